@@ -22,6 +22,13 @@ export class UsageError extends StrataError {
   }
 }
 
+/** An invalid configuration file, environment variable or connection setting (exit 2). */
+export class ConfigError extends StrataError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ExitCode.Usage, message, options);
+  }
+}
+
 /** A migration could not be applied or reverted (exit 3). */
 export class MigrationError extends StrataError {
   constructor(message: string, options?: ErrorOptions) {

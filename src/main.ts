@@ -27,8 +27,10 @@ const COMMANDS: Record<string, Command> = {
 
 const USAGE = `strata: migrations, drift and jobs for PostgreSQL
 
-${[MIGRATE_USAGE, ...Object.entries(MIGRATE_SUBCOMMANDS).filter(([k]) => k !== "up").map(([, c]) => c.usage), DB_USAGE]
-  .join("\n\n")}
+${
+  [MIGRATE_USAGE, ...Object.entries(MIGRATE_SUBCOMMANDS).filter(([k]) => k !== "up").map(([, c]) => c.usage), DB_USAGE]
+    .join("\n\n")
+}
 
 Exit codes: 0 ok, 1 internal error, 2 usage or configuration, 3 migration failed,
 4 validation failed (checksum, missing migration), 5 lint/audit findings,

@@ -39,6 +39,8 @@ export function waitMs(value: string | undefined): number {
 export function positiveInt(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} expects a positive integer, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(`${flag} expects a positive integer, got ${JSON.stringify(value)}`);
+  }
   return n;
 }

@@ -1,12 +1,15 @@
-import { type LoadedConfig, loadConfig } from "../config/load.ts";
+import { loadConfig, type LoadedConfig } from "../config/load.ts";
 import { checkDirectConnection } from "../db/pooler.ts";
 import { Session } from "../db/session.ts";
 import { describeUrl } from "../db/url.ts";
 import { type MigrationEvent, Migrator } from "../migrate/runner.ts";
 import { COMMON_FLAGS, parseFlags, waitMs } from "./args.ts";
-import { formatMs, type Output, consoleOutput } from "./output.ts";
+import { consoleOutput, formatMs, type Output } from "./output.ts";
 import { migrationTarget, type Target } from "./target.ts";
 import type { ParseArgsConfig } from "node:util";
+
+/** Parsed flag values; each command knows the types of its own flags. */
+export type Flags = Readonly<Record<string, string | boolean | undefined>>;
 
 /** What a migration command has once its flags, config and session are ready. */
 export interface MigrationContext {
@@ -22,15 +25,14 @@ export interface MigrationContext {
  * to the migration target, refuses a transaction pooler, and builds the
  * {@linkcode Migrator}. The caller must `session.close()`.
  */
-export async function migrationContext<const E extends NonNullable<ParseArgsConfig["options"]>>(
+export async function migrationContext(
   args: string[],
-  extra: E,
-) {
-  const { values, positionals } = parseFlags(args, { ...COMMON_FLAGS, ...extra });
+  extra: NonNullable<ParseArgsConfig["options"]>,
+): Promise<{ context: MigrationContext; values: Flags; positionals: string[] }> {
+  const parsed = parseFlags(args, { ...COMMON_FLAGS, ...extra });
+  const values = parsed.values as Flags;
   const out = consoleOutput(Boolean(values.json));
-  const config = await loadConfig({
-    path: values.config as string | undefined,
-  });
+  const config = await loadConfig({ path: values.config as string | undefined });
   const wait = waitMs(values.wait as string | undefined);
   const target = await migrationTarget(config, {
     flagUrl: values["database-url"] as string | undefined,
@@ -66,7 +68,7 @@ export async function migrationContext<const E extends NonNullable<ParseArgsConf
     onEvent: (event) => report(out, event),
   });
   const context: MigrationContext = { config, target, session, migrator, out };
-  return { context, values, positionals };
+  return { context, values, positionals: parsed.positionals };
 }
 
 function report(out: Output, event: MigrationEvent): void {

@@ -34,7 +34,14 @@ export async function dbCommand(args: string[]): Promise<number> {
     }
     case "status": {
       const s = await embeddedStatus(config);
-      out.data({ initialised: s.initialised, running: s.running, pid: s.pid, port: s.port, data_dir: s.dataDir, url: s.url });
+      out.data({
+        initialised: s.initialised,
+        running: s.running,
+        pid: s.pid,
+        port: s.port,
+        data_dir: s.dataDir,
+        url: s.url,
+      });
       out.line(
         s.running
           ? `running (pid ${s.pid}) on 127.0.0.1:${s.port}, data in ${s.dataDir}`

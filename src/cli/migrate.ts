@@ -2,7 +2,8 @@ import { describeUrl } from "../db/url.ts";
 import { migrationContext } from "./context.ts";
 import { formatMs } from "./output.ts";
 
-export const MIGRATE_USAGE = `deno task migrate [--target VERSION] [--config PATH] [--database-url URL] [--wait SECONDS] [--json]
+export const MIGRATE_USAGE =
+  `deno task migrate [--target VERSION] [--config PATH] [--database-url URL] [--wait SECONDS] [--json]
   Applies pending migrations, then new or changed functions/ and policies/.`;
 
 /** `migrate`: apply everything pending. */

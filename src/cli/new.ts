@@ -15,7 +15,9 @@ export async function newCommand(args: string[]): Promise<number> {
     ts: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   });
-  if (positionals.length !== 1) throw new UsageError("new expects exactly one NAME, e.g. `migrate new add_leads_status`");
+  if (positionals.length !== 1) {
+    throw new UsageError("new expects exactly one NAME, e.g. `migrate new add_leads_status`");
+  }
   const name = positionals[0].trim().toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
   if (!name) throw new UsageError(`NAME ${JSON.stringify(positionals[0])} has no letters or digits`);
   const config = await loadConfig({ path: values.config });
@@ -28,9 +30,13 @@ export async function newCommand(args: string[]): Promise<number> {
   if (newest && BigInt(newest.version) >= version) version = BigInt(newest.version) + 1n;
   const ext = values.ts ? "ts" : "sql";
   const file = join(dir, `${version}_${name}.${ext}`);
-  await Deno.writeTextFile(file, values.ts ? tsTemplate(values["no-transaction"]) : sqlTemplate(values["no-transaction"]), {
-    createNew: true,
-  });
+  await Deno.writeTextFile(
+    file,
+    values.ts ? tsTemplate(values["no-transaction"]) : sqlTemplate(values["no-transaction"]),
+    {
+      createNew: true,
+    },
+  );
   console.log(file);
   return 0;
 }

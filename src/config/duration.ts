@@ -1,4 +1,19 @@
-const UNIT_MS: Record<string, number> = {
+/**
+ * Durations in PostgreSQL's notation, shared by the configuration and the
+ * SQL file directives, so `5s` means the same everywhere.
+ *
+ * @module
+ */
+
+/** A validated PostgreSQL duration, see {@linkcode parseDuration}. */
+export interface Duration {
+  /** The duration in milliseconds; 0 disables the timeout. */
+  readonly milliseconds: number;
+  /** A form PostgreSQL accepts, e.g. `"10s"`, `"5min"`, `"1500ms"`, `"0"`. */
+  readonly text: string;
+}
+
+const UNIT_MILLISECONDS: Record<string, number> = {
   us: 0.001,
   ms: 1,
   s: 1000,
@@ -7,22 +22,57 @@ const UNIT_MS: Record<string, number> = {
   d: 86_400_000,
 };
 
-const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/;
+// Largest first, so normalising picks the most readable exact unit.
+const NORMAL_UNITS = ["d", "h", "min", "s"] as const;
+
+// lock_timeout and statement_timeout are int GUCs in milliseconds.
+const MAX_MILLISECONDS = 2_147_483_647;
 
 /**
- * Parses a duration in PostgreSQL's own notation (`500ms`, `5s`, `2min`,
- * `1h`; a bare number is milliseconds, as for `lock_timeout`).
+ * Validates a duration for `lock_timeout` / `statement_timeout`: a number
+ * with an optional unit among `us`, `ms`, `s`, `min`, `h`, `d` (units are
+ * case-sensitive, as in PostgreSQL; no unit means milliseconds). `0`
+ * disables the timeout.
  *
- * @returns milliseconds, or `null` when the text is not a duration
- * @example parseDuration("5s") // 5000
+ * @throws {RangeError} naming what is wrong with the value.
  */
-export function parseDuration(text: string): number | null {
-  const match = DURATION.exec(text);
-  if (!match) return null;
-  return Number(match[1]) * UNIT_MS[match[2] ?? "ms"];
+export function parseDuration(value: string): Duration {
+  const match = /^(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)$/.exec(value.trim());
+  if (match === null) {
+    throw new RangeError(
+      `invalid duration "${value}": expected a number with an optional unit (us, ms, s, min, h, d), e.g. 5s`,
+    );
+  }
+  const unit = match[2] === "" ? "ms" : match[2];
+  const factor = UNIT_MILLISECONDS[unit];
+  if (factor === undefined) {
+    throw new RangeError(
+      `invalid duration "${value}": unknown unit "${unit}" (valid units: us, ms, s, min, h, d)`,
+    );
+  }
+  const exact = Number(match[1]) * factor;
+  const milliseconds = Math.round(exact);
+  // PostgreSQL would silently round a fraction of a millisecond, and a
+  // small non-zero value rounded to 0 would disable the timeout instead.
+  if (Math.abs(exact - milliseconds) > 1e-6 * Math.max(1, exact)) {
+    throw new RangeError(
+      `invalid duration "${value}": must be a whole number of milliseconds`,
+    );
+  }
+  if (milliseconds > MAX_MILLISECONDS) {
+    throw new RangeError(
+      `invalid duration "${value}": exceeds the maximum of ${MAX_MILLISECONDS}ms`,
+    );
+  }
+  if (milliseconds === 0) return { milliseconds, text: "0" };
+  const normal = NORMAL_UNITS.find((name) => milliseconds % UNIT_MILLISECONDS[name] === 0);
+  return {
+    milliseconds,
+    text: normal === undefined ? `${milliseconds}ms` : `${milliseconds / UNIT_MILLISECONDS[normal]}${normal}`,
+  };
 }
 
 /** Renders milliseconds as a value PostgreSQL accepts for timeout settings. */
 export function toPgDuration(ms: number): string {
-  return `${Math.round(ms)}ms`;
+  return ms === 0 ? "0" : `${Math.round(ms)}ms`;
 }

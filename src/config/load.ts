@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { UsageError } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
 /** A validated configuration plus where it came from. */
@@ -49,7 +49,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
 
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    throw new UsageError(describeIssues(parsed.error, raw ? file : "the environment", fromEnv));
+    throw new ConfigError(describeIssues(parsed.error, raw ? file : "the environment", fromEnv));
   }
   const root = options.path ? resolve(file, "..") : cwd;
   return deepFreeze({ ...parsed.data, root, file: raw ? file : null });
@@ -70,17 +70,17 @@ async function readYaml(file: string, required: boolean): Promise<Raw | null> {
     text = await Deno.readTextFile(file);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound && !required) return null;
-    throw new UsageError(`cannot read configuration file ${file}: ${(error as Error).message}`);
+    throw new ConfigError(`cannot read configuration file ${file}: ${(error as Error).message}`);
   }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const [first] = doc.errors;
     const [line, col] = first.linePos?.[0] ? [first.linePos[0].line, first.linePos[0].col] : [0, 0];
-    throw new UsageError(`invalid YAML in ${file}:${line}:${col}: ${first.message.split("\n")[0]}`);
+    throw new ConfigError(`invalid YAML in ${file}:${line}:${col}: ${first.message.split("\n")[0]}`);
   }
   const value = doc.toJS() ?? {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    throw new UsageError(`invalid configuration in ${file}: the top level must be a mapping`);
+    throw new ConfigError(`invalid configuration in ${file}: the top level must be a mapping`);
   }
   return value;
 }

@@ -2,15 +2,12 @@ import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = typeof value === "number" ? value : parseDuration(value);
-  if (ms === null || ms < 0) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected a duration such as 500ms, 5s or 2min, got ${JSON.stringify(value)}`,
-    });
+  try {
+    return parseDuration(String(value)).milliseconds;
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as RangeError).message });
     return z.NEVER;
   }
-  return ms;
 });
 
 const url = z.string().min(1).refine((v) => /^postgres(ql)?:\/\//.test(v), {

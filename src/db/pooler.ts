@@ -1,5 +1,5 @@
 import postgres from "postgres";
-import { UsageError } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import type { Session } from "./session.ts";
 import { describeUrl, urlParts, withDatabase } from "./url.ts";
 
@@ -27,7 +27,7 @@ export async function checkDirectConnection(session: Session, url: string): Prom
   if (Number(row.port) === parts.port) return { proxied: false, poolMode: null };
   const poolMode = await pgbouncerPoolMode(url, parts.database);
   if (poolMode === "transaction" || poolMode === "statement") {
-    throw new UsageError(
+    throw new ConfigError(
       `${describeUrl(url)} is PgBouncer in ${poolMode} pooling mode: migrations need a direct connection ` +
         "(session advisory lock, statement-by-statement no-transaction migrations). " +
         "Set MIGRATION_DATABASE_URL (or --database-url) to PostgreSQL itself, or to a session-mode pool.",

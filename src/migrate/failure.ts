@@ -1,6 +1,7 @@
 import type { SourceFile } from "./source.ts";
 import type { SqlStatement } from "./sql_split.ts";
 import { sqlState } from "../db/sqlstate.ts";
+import { locateInFile } from "./sql_file.ts";
 
 /** Wraps an error with the statement that raised it. */
 export class StatementError extends Error {
@@ -39,7 +40,7 @@ export function failureReport(
   let column = statement?.column ?? null;
   const position = Number(pg.position);
   if (statement && Number.isInteger(position) && position > 0) {
-    ({ line, column } = locate(statement, position));
+    ({ line, column } = locateInFile(statement, position));
   }
   return {
     file: source.file,
@@ -53,14 +54,6 @@ export function failureReport(
     transactional: options.transactional,
     statementsRun: options.transactional ? null : options.statementsRun ?? 0,
   };
-}
-
-/** PostgreSQL's 1-based character position in a statement, as file line and column. */
-export function locate(statement: SqlStatement, position: number): { line: number; column: number } {
-  const before = Array.from(statement.sql).slice(0, position - 1).join("");
-  const lines = before.split("\n");
-  if (lines.length === 1) return { line: statement.line, column: statement.column + Array.from(before).length };
-  return { line: statement.line + lines.length - 1, column: Array.from(lines.at(-1)!).length + 1 };
 }
 
 /** The human-readable report of a failed migration. */

@@ -8,7 +8,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from "kysely";
-import { parseDuration, toPgDuration } from "../config/duration.ts";
+import { parseDuration } from "../config/duration.ts";
 import { MigrationError } from "../errors.ts";
 import { importTs, parseSql, type SourceFile } from "./source.ts";
 import { firstNonTransactional, type SqlSection } from "./sql_file.ts";
@@ -47,7 +47,9 @@ export async function prepare(source: SourceFile, defaults: Timeouts): Promise<P
   const parsed = await parseSql(source);
   const { directives } = parsed;
   if (!directives.transaction && source.kind === "repeatable") {
-    throw new MigrationError(`${source.file}: repeatables always run in a transaction; remove "-- strata:no-transaction"`);
+    throw new MigrationError(
+      `${source.file}: repeatables always run in a transaction; remove "-- strata:no-transaction"`,
+    );
   }
   if (directives.transaction) {
     for (const section of [parsed.up, parsed.down]) if (section) refuseNonTransactional(source, section);
@@ -82,9 +84,11 @@ async function prepareTs(source: SourceFile, defaults: Timeouts): Promise<Prepar
   const mod = await importTs(source);
   const timeout = (value: string | undefined, fallback: string, what: string) => {
     if (value === undefined) return fallback;
-    const ms = parseDuration(value);
-    if (ms === null) throw new MigrationError(`${source.file}: ${what} ${JSON.stringify(value)} is not a duration`);
-    return toPgDuration(ms);
+    try {
+      return parseDuration(value).text;
+    } catch (error) {
+      throw new MigrationError(`${source.file}: ${what}: ${(error as RangeError).message}`);
+    }
   };
   const body = (fn: NonNullable<typeof mod.down>): Body => ({
     kind: "ts",

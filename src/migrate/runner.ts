@@ -6,7 +6,7 @@ import { toPgDuration } from "../config/duration.ts";
 import { ensureBookkeeping, forgetVersion, readHistory, updateChecksum } from "./history.ts";
 import { compareVersions, readRepeatables, readVersioned, type SourceFile } from "./source.ts";
 import { type Body, prepare, type Prepared } from "./prepare.ts";
-import { findInvalidIndex, listInvalidIndexes, type InvalidIndex } from "./invalid_indexes.ts";
+import { findInvalidIndex, type InvalidIndex, listInvalidIndexes } from "./invalid_indexes.ts";
 import {
   beginTransaction,
   dropIndexConcurrently,
@@ -144,7 +144,9 @@ export class Migrator {
       const pending = versioned.filter((m) =>
         !applied.has(m.version) && (options.target === undefined || compareVersions(m.version, options.target) <= 0)
       );
-      const repeatableSums = new Map(history.filter((h) => h.kind === "repeatable").map((h) => [h.version, h.checksum]));
+      const repeatableSums = new Map(
+        history.filter((h) => h.kind === "repeatable").map((h) => [h.version, h.checksum]),
+      );
       const changed = repeatables.filter((r) => repeatableSums.get(r.version) !== r.checksum);
 
       // Parse everything first: a broken file stops the run before anything runs.
@@ -374,8 +376,9 @@ export class Migrator {
         return { durationMs, attempts: attempt };
       } catch (error) {
         await s.exec("rollback").catch(() => {});
-        if (isLockContention(error) && attempt < this.#options.lockRetries) {
-          await this.#backoff(p.source.file, attempt, error);
+        const cause = error instanceof StatementError ? error.cause : error;
+        if (isLockContention(cause) && attempt < this.#options.lockRetries) {
+          await this.#backoff(p.source.file, attempt, cause);
           continue;
         }
         return {
@@ -466,7 +469,9 @@ export class Migrator {
       lines.push(`${setSessionTimeouts(p.timeouts)};`);
       for (const target of p.concurrentIndexes) {
         const invalid = await findInvalidIndex(this.#session, target);
-        if (invalid) lines.push(`${dropIndexConcurrently(invalid.schema, invalid.name)}; -- INVALID, left by a failed build`);
+        if (invalid) {
+          lines.push(`${dropIndexConcurrently(invalid.schema, invalid.name)}; -- INVALID, left by a failed build`);
+        }
       }
       lines.push(...statements.map((s) => `${s};`), `${finish};`, `${resetSession()};`);
     }
@@ -513,7 +518,13 @@ function findProblems(
     const file = byVersion.get(row.version);
     if (!file) problems.push({ kind: "missing", version: row.version, name: row.name, file: null });
     else if (file.checksum !== row.checksum) {
-      problems.push({ kind: "modified", version: row.version, name: row.name, file: file.file, checksum: file.checksum });
+      problems.push({
+        kind: "modified",
+        version: row.version,
+        name: row.name,
+        file: file.file,
+        checksum: file.checksum,
+      });
     }
   }
   if (!allowOutOfOrder && applied.length > 0) {
@@ -549,9 +560,12 @@ function asMigrationError(error: unknown): StrataError {
   if (error instanceof MigrationError) return error;
   const e = error as { file?: string; line?: number; column?: number; message: string };
   if (e.file !== undefined && e.line !== undefined) {
-    return new MigrationError(e.message.startsWith(e.file) ? e.message : `${e.file}:${e.line}:${e.column ?? 1}: ${e.message}`, {
-      cause: error,
-    });
+    return new MigrationError(
+      e.message.startsWith(e.file) ? e.message : `${e.file}:${e.line}:${e.column ?? 1}: ${e.message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if ((error as { exitCode?: number }).exitCode !== undefined) return error as StrataError;
   return new MigrationError((error as Error).message, { cause: error });
