@@ -7,6 +7,7 @@ import { PLAN_USAGE, planCommand } from "./cli/plan.ts";
 import { REPAIR_USAGE, repairCommand } from "./cli/repair.ts";
 import { STATUS_USAGE, statusCommand } from "./cli/status.ts";
 import { StrataError, UsageError } from "./errors.ts";
+import { isConnectionFailure } from "./db/sqlstate.ts";
 
 type Command = { run: (args: string[]) => Promise<number>; usage: string };
 
@@ -68,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof StrataError) {
       console.error(`error: ${error.message}`);
       return error.exitCode;
+    }
+    if (isConnectionFailure(error)) {
+      console.error(`error: lost the database connection: ${(error as Error).message}`);
+      return ExitCode.Unreachable;
     }
     console.error("internal error (please report):", error);
     return ExitCode.Internal;

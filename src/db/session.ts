@@ -67,8 +67,6 @@ export class Session {
         connect_timeout: 10,
         connection: { application_name: options.applicationName ?? "strata" },
         onnotice: options.onNotice ?? (() => {}),
-        // Values come back as PostgreSQL text; the runner never relies on type parsing.
-        types: { bigint: postgres.BigInt },
       });
       try {
         const conn = await client.reserve();

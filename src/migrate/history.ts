@@ -71,7 +71,7 @@ export async function readHistory(session: Session, schema: string): Promise<App
   }
 }
 
-/** Runs `fn` with the bookkeeping rows of `versions` replaced by the current checksums (repair). */
+/** Stores a versioned migration's current checksum (repair). */
 export async function updateChecksum(session: Session, schema: string, version: string, checksum: string) {
   await sql`update ${sql.table(`${schema}.schema_history`)} set checksum = ${checksum}
              where kind = 'versioned' and version = ${version}`.execute(session.db);

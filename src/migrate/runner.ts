@@ -1,6 +1,6 @@
 import type { Session } from "../db/session.ts";
 import { acquireAdvisoryLock } from "../db/advisory_lock.ts";
-import { isLockContention, sqlState } from "../db/sqlstate.ts";
+import { isConnectionFailure, isLockContention, sqlState } from "../db/sqlstate.ts";
 import { MigrationError, type StrataError, ValidationError } from "../errors.ts";
 import { toPgDuration } from "../config/duration.ts";
 import { ensureBookkeeping, forgetVersion, readHistory, updateChecksum } from "./history.ts";
@@ -9,10 +9,12 @@ import { type Body, prepare, type Prepared } from "./prepare.ts";
 import { findInvalidIndex, type InvalidIndex, listInvalidIndexes } from "./invalid_indexes.ts";
 import {
   beginTransaction,
+  commitTransaction,
   dropIndexConcurrently,
   type HistoryRow,
   lockName,
   recordApplied,
+  recordOutsideTransaction,
   recordReverted,
   resetSession,
   setSessionTimeouts,
@@ -147,7 +149,10 @@ export class Migrator {
       const repeatableSums = new Map(
         history.filter((h) => h.kind === "repeatable").map((h) => [h.version, h.checksum]),
       );
-      const changed = repeatables.filter((r) => repeatableSums.get(r.version) !== r.checksum);
+      // Repeatables follow the newest schema: a partial migration (--target) leaves them for later.
+      const changed = options.target === undefined
+        ? repeatables.filter((r) => repeatableSums.get(r.version) !== r.checksum)
+        : [];
 
       // Parse everything first: a broken file stops the run before anything runs.
       let prepared: Prepared[];
@@ -233,7 +238,7 @@ export class Migrator {
       ...versioned.filter((m) =>
         !applied.has(m.version) && (options.target === undefined || compareVersions(m.version, options.target) <= 0)
       ),
-      ...repeatables.filter((r) => sums.get(r.version) !== r.checksum),
+      ...(options.target === undefined ? repeatables.filter((r) => sums.get(r.version) !== r.checksum) : []),
     ];
     const steps: PlanStep[] = [];
     try {
@@ -280,7 +285,15 @@ export class Migrator {
       onWait: (holder) => this.#emit({ type: "lock-wait", holder }),
     });
     try {
-      const versions = await ensureBookkeeping(this.#session, this.#options.historySchema);
+      const versions = await ensureBookkeeping(this.#session, this.#options.historySchema).catch((error) => {
+        if (isConnectionFailure(error)) throw error;
+        throw new MigrationError(
+          `cannot create or upgrade the bookkeeping schema ${this.#options.historySchema}: ${
+            sqlState(error) ? `SQLSTATE ${sqlState(error)}: ` : ""
+          }${(error as Error).message}`,
+          { cause: error },
+        );
+      });
       if (versions.length > 0) this.#emit({ type: "bookkeeping", versions });
       return await fn();
     } finally {
@@ -372,7 +385,7 @@ export class Migrator {
         await s.exec(beginTransaction(p.timeouts));
         await runBody(s, body);
         const durationMs = performance.now() - started;
-        await s.exec(`${finish(durationMs)}; commit`);
+        await s.exec(commitTransaction(finish(durationMs)));
         return { durationMs, attempts: attempt };
       } catch (error) {
         await s.exec("rollback").catch(() => {});
@@ -419,7 +432,7 @@ export class Migrator {
         }
       }
       const durationMs = performance.now() - started;
-      await s.exec(finish(durationMs));
+      await s.exec(recordOutsideTransaction(finish(durationMs)));
       return { durationMs, attempts: attempt };
     } catch (error) {
       return {
@@ -464,7 +477,11 @@ export class Migrator {
       : [`-- TypeScript migration: up(db) issues the following when run now`, ...(await body.record())];
     const finish = recordApplied(this.#options.historySchema, this.#historyRow(p.source, 0));
     if (p.transaction) {
-      lines.push(`${beginTransaction(p.timeouts)};`, ...statements.map((s) => `${s};`), `${finish};`, "commit;");
+      lines.push(
+        `${beginTransaction(p.timeouts)};`,
+        ...statements.map((s) => `${s};`),
+        `${commitTransaction(finish)};`,
+      );
     } else {
       lines.push(`${setSessionTimeouts(p.timeouts)};`);
       for (const target of p.concurrentIndexes) {
@@ -473,7 +490,7 @@ export class Migrator {
           lines.push(`${dropIndexConcurrently(invalid.schema, invalid.name)}; -- INVALID, left by a failed build`);
         }
       }
-      lines.push(...statements.map((s) => `${s};`), `${finish};`, `${resetSession()};`);
+      lines.push(...statements.map((s) => `${s};`), `${recordOutsideTransaction(finish)};`, `${resetSession()};`);
     }
     return lines.join("\n");
   }

@@ -30,9 +30,27 @@ export function setSessionTimeouts(t: Timeouts): string {
   return `set lock_timeout = ${literal(t.lock)}; set statement_timeout = ${literal(t.statement)}`;
 }
 
-/** Undoes {@linkcode setSessionTimeouts} and any `SET ROLE` a migration made. */
+/**
+ * Undoes {@linkcode setSessionTimeouts} and whatever session state a
+ * migration left (`SET search_path`, `SET ROLE`), so the next migration
+ * starts clean. `RESET ALL` does not reset the role, hence both.
+ */
 export function resetSession(): string {
-  return "reset lock_timeout; reset statement_timeout; reset role";
+  return "reset all; reset role";
+}
+
+/**
+ * Ends a migration's transaction: the history row is written as the
+ * connecting user (a migration may have switched role with `SET LOCAL
+ * ROLE`), then the session is reset for the next migration.
+ */
+export function commitTransaction(record: string): string {
+  return `reset role; ${record}; commit; ${resetSession()}`;
+}
+
+/** Writes the history row of a no-transaction migration as the connecting user. */
+export function recordOutsideTransaction(record: string): string {
+  return `reset role; ${record}`;
 }
 
 /** A history row as written after a successful migration. */

@@ -293,3 +293,28 @@ export async function up(db: Kysely<any>) {
     assert.deepEqual({ ...row }, { id: 7, never: null, v: "ROW 1" });
   });
 });
+
+Deno.test("regression: session settings and SET LOCAL ROLE in a migration do not leak or break bookkeeping", async () => {
+  await using project = await tempProject({
+    "migrations/20260101000000_schema.sql": `-- strata:up
+create schema other;
+do $$ begin create role strata_test_owner nologin; exception when duplicate_object then null; end $$;
+grant create, usage on schema other to strata_test_owner;
+`,
+    // Without a reset, this search_path would send the next migration's table into "other",
+    // and the role switch would make the history insert fail with permission denied.
+    "migrations/20260101000100_settings.sql":
+      "-- strata:up\nset search_path = other;\nset local role strata_test_owner;\ncreate table owned_by_role (id int);\n",
+    "migrations/20260101000200_next.sql": "-- strata:up\ncreate table in_public (id int);\n",
+  });
+  await withTestDatabase(async (db) => {
+    const run = await runStrata(["migrate", "--database-url", db.url], { cwd: project.root });
+    assert.equal(run.code, 0, run.stderr);
+    const [row] = await db.sql`select to_regclass('public.in_public') is not null as next_in_public,
+                                      (select tableowner from pg_tables where tablename = 'owned_by_role') as owner`;
+    assert.deepEqual({ ...row }, { next_in_public: true, owner: "strata_test_owner" });
+    const [{ n }] = await db.sql`select count(*)::int as n from strata.schema_history`;
+    assert.equal(n, 3);
+    await db.sql`drop table other.owned_by_role`;
+  });
+});
