@@ -5,6 +5,7 @@ import { MIGRATE_USAGE, migrateCommand } from "./cli/migrate.ts";
 import { NEW_USAGE, newCommand } from "./cli/new.ts";
 import { PLAN_USAGE, planCommand } from "./cli/plan.ts";
 import { REPAIR_USAGE, repairCommand } from "./cli/repair.ts";
+import { SEED_USAGE, seedCommand } from "./cli/seed.ts";
 import { STATUS_USAGE, statusCommand } from "./cli/status.ts";
 import { StrataError, UsageError } from "./errors.ts";
 import { isConnectionFailure } from "./db/sqlstate.ts";
@@ -24,12 +25,18 @@ const MIGRATE_SUBCOMMANDS: Record<string, Command> = {
 const COMMANDS: Record<string, Command> = {
   ...MIGRATE_SUBCOMMANDS,
   db: { run: dbCommand, usage: DB_USAGE },
+  seed: { run: seedCommand, usage: SEED_USAGE },
 };
 
 const USAGE = `strata: migrations, drift and jobs for PostgreSQL
 
 ${
-  [MIGRATE_USAGE, ...Object.entries(MIGRATE_SUBCOMMANDS).filter(([k]) => k !== "up").map(([, c]) => c.usage), DB_USAGE]
+  [
+    MIGRATE_USAGE,
+    ...Object.entries(MIGRATE_SUBCOMMANDS).filter(([k]) => k !== "up").map(([, c]) => c.usage),
+    DB_USAGE,
+    SEED_USAGE,
+  ]
     .join("\n\n")
 }
 
@@ -53,6 +60,10 @@ function resolve(argv: string[]): { command: Command; args: string[] } {
 
 async function main(argv: string[]): Promise<number> {
   let usage = USAGE;
+  if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "help")) {
+    console.log(USAGE);
+    return ExitCode.Ok;
+  }
   try {
     const { command, args } = resolve(argv);
     usage = command.usage;

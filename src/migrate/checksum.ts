@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
+
 /** SHA-256 of a file's bytes, lower-case hex: what the history table stores. */
-export async function checksum(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export function checksum(bytes: Uint8Array): string {
+  // Synchronous on purpose: hashing small files is cheaper than a promise per file.
+  return createHash("sha256").update(bytes).digest("hex");
 }

@@ -11,6 +11,7 @@ import {
   beginTransaction,
   commitTransaction,
   dropIndexConcurrently,
+  flushWal,
   type HistoryRow,
   lockName,
   recordApplied,
@@ -21,6 +22,7 @@ import {
   type Timeouts,
 } from "./sql_builders.ts";
 import { describeFailure, type FailureReport, failureReport, StatementError } from "./failure.ts";
+import type { SqlStatement } from "./sql_split.ts";
 import { hostname } from "node:os";
 
 /**
@@ -131,6 +133,8 @@ export class Migrator {
   readonly #session: Session;
   readonly #options: MigratorOptions;
   readonly #runner = `${hostname()}:${Deno.pid}`;
+  /** An asynchronous commit happened since the last WAL flush. */
+  #unflushed = false;
 
   constructor(session: Session, options: MigratorOptions) {
     this.#session = session;
@@ -157,7 +161,7 @@ export class Migrator {
       // Parse everything first: a broken file stops the run before anything runs.
       let prepared: Prepared[];
       try {
-        prepared = await Promise.all([...pending, ...changed].map((s) => prepare(s, this.#defaults())));
+        prepared = await this.#prepareAll([...pending, ...changed]);
       } catch (error) {
         return { results: [], error: asMigrationError(error) };
       }
@@ -178,7 +182,7 @@ export class Migrator {
       else targets = targets.slice(0, options.steps ?? 1);
       let prepared: Prepared[];
       try {
-        prepared = await Promise.all(targets.map((s) => prepare(s, this.#defaults())));
+        prepared = await this.#prepareAll(targets);
         const noDown = prepared.find((p) => p.down === null);
         if (noDown) throw new MigrationError(`${noDown.source.file} has no down section: it cannot be reverted`);
       } catch (error) {
@@ -311,6 +315,13 @@ export class Migrator {
     return { versioned, repeatables, history, problems: findProblems(versioned, history, o.allowOutOfOrder) };
   }
 
+  /** Parses one file at a time: the WASM parser is single-threaded, and interleaving only costs memory. */
+  async #prepareAll(sources: readonly SourceFile[]): Promise<Prepared[]> {
+    const prepared: Prepared[] = [];
+    for (const source of sources) prepared.push(await prepare(source, this.#defaults()));
+    return prepared;
+  }
+
   #defaults(): Timeouts {
     return {
       lock: toPgDuration(this.#options.lockTimeoutMs),
@@ -323,6 +334,17 @@ export class Migrator {
   }
 
   async #applyAll(prepared: Prepared[], direction: "up" | "down"): Promise<RunResult> {
+    try {
+      return await this.#applyEach(prepared, direction);
+    } finally {
+      if (this.#unflushed) {
+        await this.#session.exec(flushWal());
+        this.#unflushed = false;
+      }
+    }
+  }
+
+  async #applyEach(prepared: Prepared[], direction: "up" | "down"): Promise<RunResult> {
     const results: MigrationResult[] = [];
     for (const p of prepared) {
       const result = await this.#applyOne(p, direction);
@@ -343,7 +365,7 @@ export class Migrator {
 
   async #applyOne(p: Prepared, direction: "up" | "down"): Promise<MigrationResult> {
     const body = direction === "up" ? p.up : p.down!;
-    const finish = (durationMs: number) =>
+    const finish = (durationMs: number | null) =>
       direction === "up"
         ? recordApplied(this.#options.historySchema, this.#historyRow(p.source, durationMs))
         : recordReverted(this.#options.historySchema, p.source.version);
@@ -366,7 +388,7 @@ export class Migrator {
     };
   }
 
-  #historyRow(source: SourceFile, durationMs: number): HistoryRow {
+  #historyRow(source: SourceFile, durationMs: number | null): HistoryRow {
     return {
       kind: source.kind,
       version: source.version,
@@ -377,16 +399,20 @@ export class Migrator {
     };
   }
 
-  async #runTransactional(p: Prepared, body: Body, finish: (ms: number) => string): Promise<Outcome> {
+  async #runTransactional(p: Prepared, body: Body, finish: (ms: number | null) => string): Promise<Outcome> {
     const s = this.#session;
     for (let attempt = 1;; attempt++) {
       const started = performance.now();
       try {
-        await s.exec(beginTransaction(p.timeouts));
-        await runBody(s, body);
-        const durationMs = performance.now() - started;
-        await s.exec(commitTransaction(finish(durationMs)));
-        return { durationMs, attempts: attempt };
+        if (body.kind === "sql") {
+          await runPipelined(s, beginTransaction(p.timeouts), body.statements, commitTransaction(finish(null)));
+        } else {
+          await s.exec(beginTransaction(p.timeouts));
+          await body.run(s.db);
+          await s.exec(commitTransaction(finish(null)));
+        }
+        this.#unflushed = true;
+        return { durationMs: performance.now() - started, attempts: attempt };
       } catch (error) {
         await s.exec("rollback").catch(() => {});
         const cause = error instanceof StatementError ? error.cause : error;
@@ -403,7 +429,7 @@ export class Migrator {
     }
   }
 
-  async #runNonTransactional(p: Prepared, body: Body, finish: (ms: number) => string): Promise<Outcome> {
+  async #runNonTransactional(p: Prepared, body: Body, finish: (ms: number | null) => string): Promise<Outcome> {
     const s = this.#session;
     const started = performance.now();
     let ran = 0;
@@ -502,15 +528,24 @@ interface Outcome {
   readonly failure?: FailureReport;
 }
 
-async function runBody(session: Session, body: Body): Promise<void> {
-  if (body.kind === "ts") return await body.run(session.db);
-  for (const statement of body.statements) {
-    try {
-      await session.exec(statement.sql);
-    } catch (error) {
-      throw new StatementError(statement, error);
-    }
-  }
+/**
+ * Sends a transaction's statements without waiting for each reply (one round
+ * trip instead of one per statement). After a failure the server rejects the
+ * rest as "transaction aborted" and the commit cannot happen, so the first
+ * rejection is the one to report.
+ */
+async function runPipelined(
+  session: Session,
+  begin: string,
+  statements: readonly SqlStatement[],
+  commit: string,
+): Promise<void> {
+  const sent = [session.exec(begin), ...statements.map((st) => session.exec(st.sql)), session.exec(commit)];
+  const settled = await Promise.allSettled(sent);
+  const failed = settled.findIndex((r) => r.status === "rejected");
+  if (failed === -1) return;
+  const reason = (settled[failed] as PromiseRejectedResult).reason;
+  throw failed >= 1 && failed <= statements.length ? new StatementError(statements[failed - 1], reason) : reason;
 }
 
 /** A disagreement between the history table and the files. */

@@ -38,7 +38,7 @@ export interface SourceFile {
 /** Lists `migrations/` in version order, checksummed. Duplicated versions are a usage error. */
 export async function readVersioned(root: string, dir: string): Promise<SourceFile[]> {
   const names = await list(join(root, dir));
-  const files: SourceFile[] = [];
+  const files: Promise<SourceFile>[] = [];
   const seen = new Map<string, string>();
   for (const name of names) {
     if (name.startsWith(".") || name.endsWith(".md")) continue;
@@ -54,9 +54,9 @@ export async function readVersioned(root: string, dir: string): Promise<SourceFi
       throw new UsageError(`migrations ${seen.get(key)} and ${join(dir, name)} have the same version ${version}`);
     }
     seen.set(key, join(dir, name));
-    files.push(await readSource(root, join(dir, name), "versioned", version, label, ext as "sql" | "ts"));
+    files.push(readSource(root, join(dir, name), "versioned", version, label, ext as "sql" | "ts"));
   }
-  return files.sort((a, b) => compareVersions(a.version, b.version));
+  return (await Promise.all(files)).sort((a, b) => compareVersions(a.version, b.version));
 }
 
 /**
@@ -122,7 +122,7 @@ async function readSource(
     file: relative(root, path),
     path,
     language,
-    checksum: await checksum(bytes),
+    checksum: checksum(bytes),
     text: new TextDecoder().decode(bytes),
   };
 }
