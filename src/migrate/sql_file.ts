@@ -231,25 +231,24 @@ export async function parseSqlFile(
     statementTimeout,
   };
   const up = seen.get("up");
-  if (!hasUp || up === undefined) {
-    return {
-      directives: parsedDirectives,
-      up: await readSection(file, source, 0, source.length),
-      down: null,
-    };
-  }
   const down = seen.get("down");
+  // One parse of the whole file: the down marker becomes a `;` of the same
+  // length, so the last up statement may omit its own `;` (as in a file
+  // without sections) while every offset stays the file's.
+  const parsable = down === undefined
+    ? source
+    : source.slice(0, down.token.start) + ";".padEnd(down.token.end - down.token.start) +
+      source.slice(down.token.end);
+  const statements = await withFileErrors(file, () => splitSql(parsable, { file, tokens }));
+  if (!hasUp || up === undefined) {
+    return { directives: parsedDirectives, up: section(source, 0, source.length, statements), down: null };
+  }
   const upStart = lineAfter(source, up.token.end);
   const upEnd = down === undefined ? source.length : lineStart(source, down.token.start);
   return {
     directives: parsedDirectives,
-    up: await readSection(file, source, upStart, upEnd),
-    down: down === undefined ? null : await readSection(
-      file,
-      source,
-      lineAfter(source, down.token.end),
-      source.length,
-    ),
+    up: section(source, upStart, upEnd, statements),
+    down: down === undefined ? null : section(source, lineAfter(source, down.token.end), source.length, statements),
   };
 }
 
@@ -371,26 +370,13 @@ function lineAfter(source: string, index: number): number {
   return newline === -1 ? source.length : newline + 1;
 }
 
-async function readSection(
-  file: string,
-  source: string,
-  start: number,
-  end: number,
-): Promise<SqlSection> {
-  const text = source.slice(start, end);
-  const line = lineColumnAt(source, start).line;
-  const statements = await withFileErrors(
-    file,
-    () => splitSql(text, { file, lineOffset: line - 1 }),
-  );
+/** The statements of the file that lie in [start, end). */
+function section(source: string, start: number, end: number, statements: readonly SqlStatement[]): SqlSection {
   return {
-    text,
-    line,
+    text: source.slice(start, end),
+    line: lineColumnAt(source, start).line,
     offset: start,
-    statements: statements.map((statement) => ({
-      ...statement,
-      offset: statement.offset + start,
-    })),
+    statements: statements.filter((statement) => statement.offset >= start && statement.offset < end),
   };
 }
 

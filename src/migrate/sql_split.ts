@@ -65,6 +65,11 @@ export interface SplitSqlOptions {
   readonly lineOffset?: number;
   /** File name used in error messages. */
   readonly file?: string;
+  /**
+   * Tokens of exactly this text from {@linkcode scanSql}, when the caller has
+   * them already: each libpg-query call costs time and WASM memory.
+   */
+  readonly tokens?: readonly SqlToken[];
 }
 
 /** The parser rejected the SQL text. */
@@ -124,7 +129,7 @@ export async function splitSql(
   const raw = await parseOrThrow(text, options, lines);
   if (raw.length === 0) return [];
 
-  const tokens = (await scanSql(text, options)).filter((token) => !token.comment);
+  const tokens = (options.tokens ?? await scanSql(text, options)).filter((token) => !token.comment);
   const toIndex = byteToIndex(text);
   const statements: SqlStatement[] = [];
   let next = 0;

@@ -25,7 +25,17 @@ export async function runStrata(
 ): Promise<CliResult> {
   const env = Object.fromEntries(Object.entries(Deno.env.toObject()).filter(([k]) => !SCRUBBED.test(k)));
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", "--config", `${REPO_ROOT}/deno.json`, `${REPO_ROOT}/src/main.ts`, ...args],
+    // The same V8 flags as the deno.json tasks: the CLI as shipped.
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      "--v8-flags=--liftoff-only",
+      "--config",
+      `${REPO_ROOT}/deno.json`,
+      `${REPO_ROOT}/src/main.ts`,
+      ...args,
+    ],
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...env, NO_COLOR: "1", ...options.env },
     clearEnv: true,
