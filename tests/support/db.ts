@@ -22,7 +22,9 @@ export function testServerUrl(): Promise<string> {
   serverUrl ??= (async () => {
     const url = Deno.env.get("TEST_DATABASE_URL");
     if (url) return url;
-    const config = await loadConfig({ cwd: REPO_ROOT, env: {} });
+    // Only the embedded port may come from the environment (CI picks a free one).
+    const port = Deno.env.get("STRATA_EMBEDDED_PORT");
+    const config = await loadConfig({ cwd: REPO_ROOT, env: port ? { STRATA_EMBEDDED_PORT: port } : {} });
     return (await startEmbedded(config)).url;
   })();
   return serverUrl;
