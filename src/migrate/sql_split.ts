@@ -7,8 +7,18 @@
  * @module
  */
 
-import { parse, scan } from "libpg-query";
 import type { DefElem, Node, RawStmt, ScanToken } from "libpg-query";
+
+let parser: Promise<typeof import("libpg-query")> | undefined;
+
+/**
+ * The WebAssembly parser, loaded on first use: instantiating it costs tens
+ * of milliseconds that a no-op `migrate` or a `status` should not pay.
+ */
+function libpgQuery(): Promise<typeof import("libpg-query")> {
+  parser ??= import("libpg-query");
+  return parser;
+}
 
 /** One statement of a SQL text. */
 export interface SqlStatement {
@@ -187,7 +197,7 @@ export async function scanSql(
   if (text === "") return [];
   let tokens: ScanToken[];
   try {
-    tokens = (await scan(text)).tokens ?? [];
+    tokens = (await (await libpgQuery()).scan(text)).tokens ?? [];
   } catch (error) {
     // libpg-query loses the scanner's message (it fails to JSON-parse it)
     // and has no cursor; the parser reports the same lexer error properly.
@@ -234,7 +244,7 @@ async function parseOrThrow(
   lines: LineIndex,
 ): Promise<RawStmt[]> {
   try {
-    return (await parse(text)).stmts ?? [];
+    return (await (await libpgQuery()).parse(text)).stmts ?? [];
   } catch (error) {
     const details = sqlErrorDetails(error);
     if (details === null) throw error;

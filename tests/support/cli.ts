@@ -30,7 +30,7 @@ export async function runStrata(
       "run",
       "-A",
       "--quiet",
-      "--v8-flags=--liftoff-only",
+      "--v8-flags=--no-wasm-dynamic-tiering,--no-wasm-tier-up",
       "--config",
       `${REPO_ROOT}/deno.json`,
       `${REPO_ROOT}/src/main.ts`,
