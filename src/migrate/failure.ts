@@ -25,13 +25,15 @@ export interface FailureReport {
   readonly transactional: boolean;
   /** No-transaction migrations: statements that ran (and stay applied) before the failure. */
   readonly statementsRun: number | null;
+  /** No-transaction migrations: where each statement that ran starts (`file:line`), for the report. */
+  readonly ranAt: readonly string[];
 }
 
 /** Builds the report, mapping PostgreSQL's error position back to the file. */
 export function failureReport(
   source: SourceFile,
   error: unknown,
-  options: { transactional: boolean; statementsRun?: number },
+  options: { transactional: boolean; ran?: readonly SqlStatement[] },
 ): FailureReport {
   const statement = error instanceof StatementError ? error.statement : null;
   const cause = error instanceof StatementError ? error.cause : error;
@@ -52,7 +54,8 @@ export function failureReport(
     detail: pg.detail ?? null,
     hint: pg.hint ?? null,
     transactional: options.transactional,
-    statementsRun: options.transactional ? null : options.statementsRun ?? 0,
+    statementsRun: options.transactional ? null : options.ran?.length ?? 0,
+    ranAt: (options.ran ?? []).map((st) => `${source.file}:${st.line}`),
   };
 }
 
@@ -68,8 +71,9 @@ export function describeFailure(f: FailureReport, context: { lastGood?: string }
     lines.push(`  rolled back${context.lastGood ? `; the database is at ${context.lastGood}` : ""}`);
   } else {
     lines.push(
-      `  no-transaction migration: ${f.statementsRun} statement(s) before the failing one ran and stay applied; ` +
-        `it is not recorded, so the next run starts it again from its first statement`,
+      `  no-transaction migration: ${f.statementsRun} statement(s) before the failing one ran and stay applied` +
+        (f.ranAt.length ? ` (${f.ranAt.join(", ")})` : "") +
+        "; it is not recorded, so the next run starts it again from its first statement",
     );
   }
   return lines.join("\n");

@@ -432,7 +432,7 @@ export class Migrator {
   async #runNonTransactional(p: Prepared, body: Body, finish: (ms: number | null) => string): Promise<Outcome> {
     const s = this.#session;
     const started = performance.now();
-    let ran = 0;
+    const ran: SqlStatement[] = [];
     let attempt = 1;
     await s.exec(setSessionTimeouts(p.timeouts));
     try {
@@ -454,7 +454,7 @@ export class Migrator {
               throw new StatementError(statement, error);
             }
           }
-          ran++;
+          ran.push(statement);
         }
       }
       const durationMs = performance.now() - started;
@@ -464,7 +464,7 @@ export class Migrator {
       return {
         durationMs: performance.now() - started,
         attempts: attempt,
-        failure: failureReport(p.source, error, { transactional: false, statementsRun: ran }),
+        failure: failureReport(p.source, error, { transactional: false, ran }),
       };
     } finally {
       await s.exec(resetSession());

@@ -40,3 +40,23 @@ Deno.test("invalid index: a failed concurrent build is listed by status and drop
     assert.deepEqual(after.invalid_indexes, []);
   });
 });
+
+Deno.test("no-transaction: a failure reports which statements ran and stay applied", async () => {
+  await using project = await tempProject({
+    "migrations/20260101000000_t.sql": "-- strata:up\ncreate table t (id int primary key, v int);\n",
+    "migrations/20260101000100_steps.sql":
+      "-- strata:no-transaction\n-- strata:up\ncreate index concurrently if not exists t_v on t (v);\n\ncreate table if not exists side (id int);\nselect 1 / 0;\n",
+  });
+  await withTestDatabase(async (db) => {
+    const run = await runStrata(["migrate", "--database-url", db.url], { cwd: project.root });
+    assert.equal(run.code, 3, run.stderr);
+    assert.match(run.stderr, /20260101000100_steps\.sql:6:1\n/);
+    assert.match(
+      run.stderr,
+      /2 statement\(s\) before the failing one ran and stay applied \(migrations\/20260101000100_steps\.sql:3, migrations\/20260101000100_steps\.sql:5\)/,
+    );
+    const [row] = await db.sql`select to_regclass('t_v') is not null as idx, to_regclass('side') is not null as side,
+                                      (select count(*)::int from strata.schema_history where version = '20260101000100') as recorded`;
+    assert.deepEqual({ ...row }, { idx: true, side: true, recorded: 0 });
+  });
+});
