@@ -1,8 +1,10 @@
 import { MIGRATE_USAGE, migrateBench } from "./migrate.ts";
+import { QUERIES_USAGE, queriesBenchmark } from "./queries.ts";
 
 /** Each benchmark is a sub-command; add new ones here and give them a README section. */
 const BENCHMARKS: Record<string, { run: (args: string[]) => Promise<number>; usage: string }> = {
   migrate: { run: migrateBench, usage: MIGRATE_USAGE },
+  queries: { run: queriesBenchmark, usage: QUERIES_USAGE },
 };
 
 const USAGE = `usage: deno task bench <benchmark> [flags]

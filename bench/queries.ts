@@ -1,0 +1,489 @@
+/**
+ * `deno task bench queries --scale medium|large [--database-url URL] [--calls N] [--reuse]`
+ *
+ * Measures the hot queries of issue 3 against their baselines on a seeded
+ * data set and writes bench/results/queries.json and queries.md. The data
+ * set lives in its own database, bench_queries_<scale>, on the server of
+ * --database-url (only its host and credentials are used) or on the
+ * embedded server; nothing else on the server is touched.
+ */
+import { updateReadmeSection } from "./lib/report.ts";
+import { parseArgs } from "node:util";
+import type postgres from "postgres";
+import { type ScaleName, SCALES } from "../src/seed/scales.ts";
+import {
+  type Case,
+  type Fixture,
+  make_cases,
+  make_params,
+  type Params,
+  type Pools,
+  tx_times,
+} from "./queries/cases.ts";
+import { capture_plans, route_notice, summarize_estimate, summarize_plans } from "./queries/explain.ts";
+import { percentile, round, run_calls, summarize } from "./queries/measure.ts";
+import { render_markdown, type Report, type Row } from "./queries/report.ts";
+import {
+  bench_database_name,
+  embedded_server_url,
+  ensure_database,
+  ensure_flat_events,
+  ensure_leads_copy,
+  event_months,
+  FLAT_EVENTS,
+  iso_day,
+  open_pool,
+  REPO,
+  restore_month,
+  run_cli,
+  seeded_state,
+  with_database,
+} from "./queries/setup.ts";
+
+export const QUERIES_USAGE = `deno task bench queries --scale medium|large [--database-url URL] [--calls N]
+        [--warmup N] [--reuse] [--anchor ISO-TIME] [--only NAME,...] [--out DIR]
+        [--workshops N]
+  Seeds bench_queries_<scale> (on the server of --database-url, default the
+  embedded one), then measures p50/p95/p99 of the hot queries and their
+  baselines at concurrency 1 and 8 and writes bench/results/queries.json
+  and bench/results/queries.md (or into --out DIR). Calls vary their
+  parameters over a hot set of --workshops workshops (default 100) so the
+  working set stays in shared_buffers (warm-cache figures). --reuse keeps a database that already holds
+  the scale (seeding large takes ~11 minutes). --anchor is the data set's
+  "now" (default: today 00:00 UTC, so that the leaderboard's 30-day window,
+  evaluated at now(), holds data).`;
+
+/** The concurrency levels the issue asks for. */
+const CONCURRENCY = [1, 8];
+/** The PRNG seed of the parameter sequence: fixed, so reruns issue the same calls. */
+const PARAM_SEED = 20261121;
+/** The measured pass is split into this many blocks per side, alternating sides. */
+const BLOCKS = 10;
+
+export async function queriesBenchmark(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        scale: { type: "string" },
+        "database-url": { type: "string" },
+        calls: { type: "string", default: "2000" },
+        warmup: { type: "string", default: "200" },
+        reuse: { type: "boolean", default: false },
+        anchor: { type: "string" },
+        only: { type: "string" },
+        out: { type: "string" },
+        workshops: { type: "string", default: "100" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\nusage: ${QUERIES_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(QUERIES_USAGE);
+    return 0;
+  }
+  const scale = values.scale as ScaleName;
+  if (!scale || !Object.hasOwn(SCALES, scale)) {
+    console.error(`error: --scale must be one of ${Object.keys(SCALES).join(", ")}\n\nusage: ${QUERIES_USAGE}`);
+    return 2;
+  }
+  const calls = Number(values.calls);
+  const warmup = Number(values.warmup);
+  if (!Number.isInteger(calls) || calls < 1 || !Number.isInteger(warmup) || warmup < 0) {
+    console.error(`error: --calls must be a positive integer and --warmup a non-negative one`);
+    return 2;
+  }
+  const anchor_flag = values.anchor ? new Date(values.anchor) : today_utc();
+  if (Number.isNaN(anchor_flag.getTime())) {
+    console.error(`error: --anchor must be an ISO time, got ${JSON.stringify(values.anchor)}`);
+    return 2;
+  }
+  const hot = Number(values.workshops);
+  if (!Number.isInteger(hot) || hot < 1) {
+    console.error(`error: --workshops must be a positive integer, got ${JSON.stringify(values.workshops)}`);
+    return 2;
+  }
+  const only = values.only ? new Set(values.only.split(",")) : null;
+  const log = (line: string) => console.error(line);
+
+  const server = values["database-url"] ?? await embedded_server_url();
+  const database = bench_database_name(scale);
+  const url = with_database(server, database);
+  log(`bench queries: scale ${scale}, database ${database}`);
+
+  if (await ensure_database(server, database)) log(`  created database ${database}`);
+  const admin = open_pool(url, { max: 1 });
+  let state = await seeded_state(admin, scale);
+  if (state && values.reuse) {
+    log(`  reusing ${database}: already seeded at ${scale} (anchor ≈ ${state.anchor.toISOString()})`);
+  } else {
+    log(`  migrating ${database}`);
+    await run_cli(["migrate", "--database-url", url]);
+    log(`  seeding ${scale} (anchor ${anchor_flag.toISOString()}; large takes ~11 minutes)`);
+    const started = performance.now();
+    await run_cli(["seed", "--scale", scale, "--anchor", anchor_flag.toISOString(), "--reset", "--database-url", url]);
+    log(`  seeded in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    state = await seeded_state(admin, scale);
+    if (!state) throw new Error(`${database} does not hold the ${scale} data set after seeding`);
+  }
+  // The seed's anchor is a whole UTC day at most a few seconds after the
+  // newest event; anything else is what --anchor said.
+  const anchor = new Date(Math.ceil(state.anchor.getTime() / 1000) * 1000);
+
+  const ages_days = (Date.now() - anchor.getTime()) / 86_400_000;
+  if (ages_days > 20) {
+    log(
+      `  warning: the data set's anchor is ${ages_days.toFixed(0)} days old; the leaderboard's 30-day window ` +
+        `(evaluated at now()) holds little of it: rerun without --reuse`,
+    );
+  }
+
+  // Undo whatever an interrupted earlier run may have left, then build the
+  // baselines' copies (once per database).
+  const months = event_months(anchor);
+  await ensure_flat_events(admin, log);
+  await restore_month(admin, months[0], log);
+  await ensure_leads_copy(admin, log);
+  const [composite] = await admin`select to_regclass('public.leads_workshop_status_created_idx') is not null as ok`;
+  if (!composite.ok) throw new Error("leads_workshop_status_created_idx is missing from leads: re-seed (no --reuse)");
+
+  // The view as the 5-minute job keeps it: refreshed against now().
+  const [refresh] = await admin`select * from public.refresh_workshop_leaderboard()`;
+  log(`  leaderboard refreshed: ${refresh.row_count} rows in ${Number(refresh.duration_ms).toFixed(0)} ms`);
+  await admin.unsafe("vacuum analyze public.workshop_leaderboard");
+
+  const [{ server_version }] = await admin`show server_version`;
+  const fixture = await load_fixture(admin, anchor);
+  const [{ n: partition_total }] = await admin`
+    select count(*)::int as n from pg_inherits where inhparent = 'public.analytics_events'::regclass`;
+
+  const cases = make_cases(fixture).filter((c) => !only || only.has(c.name));
+  const params = make_params(fixture, warmup + calls, PARAM_SEED, hot);
+  const explain_pool = open_pool(url, { max: 1, onnotice: route_notice });
+  const rows: Row[] = [];
+  try {
+    for (const concurrency of CONCURRENCY) {
+      const pools: Pools = {
+        owner: open_pool(url, { max: concurrency }),
+        app: open_pool(url, { max: concurrency, role: "strata_app" }),
+      };
+      try {
+        for (const c of cases) {
+          rows.push(await measure_case(c, pools, params, { calls, warmup, concurrency }, log));
+        }
+      } finally {
+        await pools.owner.end();
+        await pools.app.end();
+      }
+    }
+    // Plans once, after the measurements, so auto_explain costs no measured call.
+    for (const c of cases) {
+      const p = params[0];
+      const opts = c.partitioned ? { partitioned: { parent: "analytics_events", total: partition_total } } : {};
+      const ours = summarize_plans(await capture_plans(explain_pool, (conn) => c.ours.explain(conn, p)), opts);
+      const base = summarize_plans(await capture_plans(explain_pool, (conn) => c.base.explain(conn, p)), {});
+      for (const r of rows.filter((r) => r.name === c.name)) {
+        r.explain = ours;
+        r.baseline_explain = base;
+      }
+    }
+    if (!only || only.has("retention_drop_month")) {
+      rows.push(await measure_retention(admin, months[0], partition_total, log));
+    }
+  } finally {
+    await explain_pool.end();
+    await admin.end();
+  }
+
+  const report: Report = {
+    scale,
+    postgres_version: String(server_version),
+    generated_at: new Date().toISOString(),
+    command: `deno task bench queries --scale ${scale} --calls ${calls} --workshops ${hot}${
+      values.reuse ? " --reuse" : ""
+    }`,
+    anchor: anchor.toISOString(),
+    calls_per_query: calls,
+    warmup_calls: warmup,
+    hot_workshops: hot,
+    machine: `${navigator.hardwareConcurrency} CPUs, client and server on the same host`,
+    queries: order_rows(rows),
+  };
+  const results = values.out ?? `${REPO}bench/results`;
+  await Deno.mkdir(results, { recursive: true });
+  await Deno.writeTextFile(`${results}/queries.json`, JSON.stringify(report, null, 2) + "\n");
+  if (values.out === undefined) {
+    // The generated part only; the analysis below the section's end marker is hand-written.
+    await updateReadmeSection(`${REPO}bench/README.md`, "queries", render_markdown(report));
+    log(`  wrote ${results}/queries.json and the queries section of bench/README.md`);
+  } else {
+    await Deno.writeTextFile(`${results}/queries.md`, render_markdown(report));
+    log(`  wrote ${results}/queries.json and ${results}/queries.md`);
+  }
+  console.log(render_markdown(report));
+  // Unmet targets are findings in the report, not a failure of the run.
+  return 0;
+}
+
+function today_utc(): Date {
+  const now = new Date();
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+}
+
+/** Every workshop with one of its members (the parameters of the calls). */
+async function load_fixture(sql: postgres.Sql, anchor: Date): Promise<Fixture> {
+  const workshops = await sql`
+    select w.id::text as id, w.slug, m.user_id::text as member
+      from public.workshops w
+      join lateral (
+        select user_id from public.workshop_members where workshop_id = w.id order by user_id limit 1
+      ) m on true
+     order by w.slug`;
+  return {
+    workshops: workshops.map((w) => ({ id: w.id, slug: w.slug, member: w.member })),
+    anchor,
+  };
+}
+
+interface RunSettings {
+  readonly calls: number;
+  readonly warmup: number;
+  readonly concurrency: number;
+}
+
+async function measure_case(
+  c: Case,
+  pools: Pools,
+  params: readonly Params[],
+  s: RunSettings,
+  log: (line: string) => void,
+): Promise<Row> {
+  // Warm cache, as the issue's targets are: the warm-up replays the very
+  // calls that are then measured (same workshops, same order), so neither
+  // side is charged for reading from disk what the other side (or nothing)
+  // had not read yet; a few distinct calls first prepare the statements.
+  const warm = async (v: Case["ours"]) => {
+    await run_calls((i) => v.call(pools, params[s.calls + i]), {
+      calls: Math.min(s.warmup, params.length - s.calls),
+      concurrency: s.concurrency,
+      budget_ms: v.budget_ms === undefined ? undefined : v.budget_ms / 4,
+      min_calls: s.concurrency,
+    });
+    await run_calls((i) => v.call(pools, params[i]), {
+      calls: s.calls,
+      concurrency: s.concurrency,
+      budget_ms: v.budget_ms === undefined ? undefined : v.budget_ms / 2,
+      min_calls: s.concurrency,
+    });
+  };
+  await warm(c.ours);
+  await warm(c.base);
+  // The measured pass alternates blocks of calls between the two sides, so
+  // a change in the machine's load (other engineers' work shares these two
+  // cores) falls on both sides alike instead of on whichever ran second.
+  const collected = { ours: [] as number[], base: [] as number[] };
+  const tx = { ours: [] as number[], base: [] as number[] };
+  const wall = { ours: 0, base: 0 };
+  const block = Math.ceil(s.calls / BLOCKS);
+  for (let b = 0; b * block < s.calls; b++) {
+    const from = b * block;
+    const size = Math.min(block, s.calls - from);
+    for (const [key, v] of [["ours", c.ours], ["base", c.base]] as const) {
+      tx_times.clear();
+      const sample = await run_calls((i) => v.call(pools, params[from + i]), {
+        calls: size,
+        concurrency: s.concurrency,
+        budget_ms: v.budget_ms === undefined ? undefined : v.budget_ms / BLOCKS,
+        min_calls: Math.min(size, 2),
+      });
+      collected[key].push(...sample.latencies_ms);
+      tx[key].push(...[...tx_times.values()].flat());
+      wall[key] += sample.wall_ms;
+    }
+  }
+  const result = (key: "ours" | "base") => ({
+    stats: summarize(collected[key]),
+    tx_p95: tx[key].length > 0 ? round(percentile(tx[key], 95)) : undefined,
+    per_s: Math.round(collected[key].length / (wall[key] / 1000)),
+  });
+  const ours = result("ours");
+  const base = result("base");
+  const ratio = round(base.stats.p95_ms / ours.stats.p95_ms, 2);
+  log(
+    `  ${c.name.padEnd(26)} c=${s.concurrency}  p50 ${ours.stats.p50_ms} p95 ${ours.stats.p95_ms} ` +
+      `p99 ${ours.stats.p99_ms} ms (${ours.stats.calls})  baseline p95 ${base.stats.p95_ms} ms ` +
+      `(${base.stats.calls})  ratio ${ratio}`,
+  );
+  const row: Row = {
+    name: c.name,
+    concurrency: s.concurrency,
+    p50_ms: ours.stats.p50_ms,
+    p95_ms: ours.stats.p95_ms,
+    p99_ms: ours.stats.p99_ms,
+    baseline_p95_ms: base.stats.p95_ms,
+    ratio,
+    target: c.target,
+    met: c.met(ours.stats.p95_ms, base.stats.p95_ms),
+    calls: ours.stats.calls,
+    baseline_p50_ms: base.stats.p50_ms,
+    baseline_p99_ms: base.stats.p99_ms,
+    baseline_calls: base.stats.calls,
+    explain: "",
+    baseline_explain: "",
+    query: c.query,
+    baseline: c.baseline,
+  };
+  // At concurrency 8 on a 2-core host latency includes queueing for a CPU;
+  // throughput says what the 8 connections achieved together.
+  row.calls_per_s = ours.per_s;
+  row.baseline_calls_per_s = base.per_s;
+  if (ours.tx_p95 !== undefined) row.tx_p95_ms = ours.tx_p95;
+  if (base.tx_p95 !== undefined) row.baseline_tx_p95_ms = base.tx_p95;
+  if (c.round_trips) {
+    row.round_trips = { ours: c.round_trips.ours, baseline: c.round_trips.base };
+    row.projected_1ms_rtt_ms = {
+      ours_p95: round(ours.stats.p95_ms + c.round_trips.ours),
+      baseline_p95: round(base.stats.p95_ms + c.round_trips.base),
+    };
+  }
+  return row;
+}
+
+/**
+ * Retention, one shot each: DELETE of the oldest month from the
+ * unpartitioned copy, then detach + drop of the oldest month's partition
+ * (the retention job's call). Both are committed, as in production, and
+ * both are put back afterwards so the next run finds the same data.
+ */
+async function measure_retention(
+  sql: postgres.Sql,
+  month: Date,
+  partition_total: number,
+  log: (line: string) => void,
+): Promise<Row> {
+  const from = month.toISOString();
+  const to = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)).toISOString();
+  const partition = `analytics_events_${from.slice(0, 7).replace("-", "_")}`;
+  const [info] = await sql`
+    select c.reltuples::bigint as rows, pg_total_relation_size(c.oid) as bytes
+      from pg_class c where c.oid = ${"public." + partition}::regclass`;
+  const [plan] = await sql.unsafe(
+    `explain (format json) delete from public.${FLAT_EVENTS} where created_at >= $1 and created_at < $2`,
+    [from, to],
+  );
+  const delete_plan = summarize_estimate(plan["QUERY PLAN"][0].Plan);
+
+  // Both sides start from a clean state: both tables vacuumed (so no
+  // autovacuum worker holds a lock that DETACH would queue behind, and the
+  // DELETE finds hint bits set) and a checkpoint (so neither is charged for
+  // flushing the previous steps' dirty pages).
+  await sql.unsafe(`vacuum analyze public.${partition}`);
+  await sql.unsafe("checkpoint");
+  const t0 = performance.now();
+  const deleted = await sql.unsafe(
+    `delete from public.${FLAT_EVENTS} where created_at >= $1 and created_at < $2`,
+    [from, to],
+  );
+  const delete_ms = performance.now() - t0;
+  log(`  retention baseline: DELETE of ${deleted.count} rows in ${delete_ms.toFixed(0)} ms`);
+  // A DELETE only marks the rows dead; the space comes back when VACUUM
+  // has scanned the month's pages and every index of the table. Timed too,
+  // as the full cost of DELETE-based retention (reported apart: the issue's
+  // baseline is the DELETE alone).
+  const tv = performance.now();
+  await sql.unsafe(`vacuum public.${FLAT_EVENTS}`);
+  const vacuum_ms = performance.now() - tv;
+  log(`  retention baseline: VACUUM after it in ${vacuum_ms.toFixed(0)} ms`);
+  await restore_month(sql, month, log);
+
+  await sql.unsafe(`vacuum analyze public.${partition}`);
+  await sql.unsafe("checkpoint");
+  // An explicit transaction so the statement and the COMMIT (where DROP
+  // TABLE unlinks the files) can be reported apart; both are counted. The
+  // locks DETACH needs are taken first and their wait is reported apart:
+  // waiting for another session (an autovacuum worker, a long query) is
+  // contention, not the cost of removing a month.
+  const conn = await sql.reserve();
+  let lock_ms = 0;
+  let statement_ms = 0;
+  let commit_ms = 0;
+  try {
+    await conn.unsafe("begin");
+    const t0 = performance.now();
+    await conn.unsafe(
+      `lock table public.analytics_events, public.${partition}, public.analytics_events_default
+        in access exclusive mode`,
+    );
+    const t1 = performance.now();
+    await conn`select public.detach_monthly_partition('public.analytics_events', ${iso_day(month)}::date, true)`;
+    const t2 = performance.now();
+    await conn.unsafe("commit");
+    lock_ms = t1 - t0;
+    statement_ms = t2 - t1;
+    commit_ms = performance.now() - t2;
+  } finally {
+    conn.release();
+  }
+  const drop_ms = statement_ms + commit_ms;
+  log(
+    `  retention: detach + drop of ${partition} in ${drop_ms.toFixed(1)} ms (statement ${statement_ms.toFixed(1)}, ` +
+      `commit ${commit_ms.toFixed(1)}; lock wait ${lock_ms.toFixed(1)} ms not counted)`,
+  );
+  await restore_month(sql, month, log);
+  await sql.unsafe(`vacuum analyze public.${partition}`);
+
+  const ratio = round(delete_ms / drop_ms, 1);
+  const mb = (Number(info.bytes) / 1048576).toFixed(0);
+  return {
+    name: "retention_drop_month",
+    concurrency: 1,
+    p50_ms: round(drop_ms),
+    p95_ms: round(drop_ms),
+    p99_ms: round(drop_ms),
+    baseline_p95_ms: round(delete_ms),
+    ratio,
+    target: "≥ 100× faster",
+    met: ratio >= 100,
+    calls: 1,
+    baseline_p50_ms: round(delete_ms),
+    baseline_p99_ms: round(delete_ms),
+    baseline_calls: 1,
+    one_shot: true,
+    baseline_delete_plus_vacuum_ms: round(delete_ms + vacuum_ms),
+    ratio_vs_delete_plus_vacuum: round((delete_ms + vacuum_ms) / drop_ms, 1),
+    notes: `DELETE + the VACUUM that reclaims its space: ${(delete_ms + vacuum_ms).toFixed(0)} ms, ` +
+      `${((delete_ms + vacuum_ms) / drop_ms).toFixed(0)}× the detach + drop.`,
+    explain: `detach_monthly_partition(analytics_events, ${iso_day(month)}, drop => true): ALTER TABLE ... DETACH ` +
+      `PARTITION ${partition} + DROP TABLE (statement ${statement_ms.toFixed(1)} ms, COMMIT ${
+        commit_ms.toFixed(1)
+      } ms; waiting for the locks: ${
+        lock_ms.toFixed(1)
+      } ms, not counted), catalog work and file unlinks only: no row read (${
+        Number(info.rows).toLocaleString("en-US")
+      } rows, ${mb} MB with indexes, 1 of ${partition_total} partitions)`,
+    baseline_explain: `DELETE ${Number(deleted.count).toLocaleString("en-US")} rows: ${delete_plan}`,
+    query: "removing the oldest month of analytics events: `detach_monthly_partition(..., drop => true)`, committed",
+    baseline: `\`DELETE\` of the same rows from ${FLAT_EVENTS}, committed (its space is only reclaimed by a later ` +
+      "VACUUM, not counted)",
+  };
+}
+
+const ORDER = [
+  "customer_context",
+  "recent_leads",
+  "analytics_7d",
+  "retention_drop_month",
+  "leaderboard_top50",
+  "leaderboard_global_top50",
+  "leads_rls",
+];
+
+function order_rows(rows: Row[]): Row[] {
+  return [...rows].sort((a, b) => ORDER.indexOf(a.name) - ORDER.indexOf(b.name) || a.concurrency - b.concurrency);
+}
