@@ -1,5 +1,5 @@
+import { freePort } from "../support/net.ts";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import { runStrata } from "../support/cli.ts";
 import { withTestDatabase } from "../support/db.ts";
 import { tempProject } from "../support/project.ts";
@@ -29,7 +29,7 @@ Deno.test("cli: a YAML error names the key path and exits 2", async () => {
 });
 
 Deno.test("cli: an unreachable database names host, port and reason and exits 7", async () => {
-  const port = await closedPort();
+  const port = await freePort();
   const started = performance.now();
   const run = await runStrata(["migrate", "--database-url", `postgres://u:secret@127.0.0.1:${port}/db`, "--wait", "1"]);
   const elapsed = performance.now() - started;
@@ -57,13 +57,3 @@ Deno.test("cli: new scaffolds a sortable migration that migrate accepts", async 
     assert.equal(run.code, 0, run.stderr);
   });
 });
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

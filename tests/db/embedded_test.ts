@@ -1,5 +1,5 @@
+import { freePort } from "../support/net.ts";
 import assert from "node:assert/strict";
-import { createServer } from "node:net";
 import postgres from "postgres";
 import { runStrata } from "../support/cli.ts";
 import { tempProject } from "../support/project.ts";
@@ -48,13 +48,3 @@ Deno.test("embedded: migrate with no URL starts PostgreSQL 18, keeps it running,
   const status = JSON.parse((await runStrata(["db", "status", "--json"], { cwd: project.root })).stdout);
   assert.equal(status.running, false);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

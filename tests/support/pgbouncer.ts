@@ -1,4 +1,4 @@
-import { createServer } from "node:net";
+import { freePort } from "./net.ts";
 import { join } from "node:path";
 import { urlParts } from "../../src/db/url.ts";
 
@@ -60,17 +60,6 @@ logfile = ${join(dir, "pgbouncer.log")}
       await Deno.remove(dir, { recursive: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 async function waitForPort(port: number): Promise<void> {
