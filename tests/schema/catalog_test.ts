@@ -19,6 +19,7 @@ const TENANT_TABLES = [
   "chat_history_archive",
   "analytics_events",
   "workshop_progress",
+  "customer_context_cache",
 ];
 
 /** Relations of ours: in public and not created by an extension. */
@@ -286,7 +287,7 @@ Deno.test("schema catalog rules", async (t) => {
       assert.deepEqual(fns.map((r) => r.fn), []);
     });
 
-    await t.step("no timestamp without time zone, and every primary key is a bigint identity or uuid", async () => {
+    await t.step("no timestamp without time zone; primary keys: bigint identity, uuid or singleton", async () => {
       const naive = await sql`
         select c.relname || '.' || a.attname as col from pg_attribute a join pg_class c on c.oid = a.attrelid
          where ${sql.unsafe(OURS)} and c.relkind in ('r', 'p', 'm', 'v') and a.attnum > 0 and not a.attisdropped
@@ -294,16 +295,27 @@ Deno.test("schema catalog rules", async (t) => {
       assert.deepEqual(naive.map((r) => r.col), []);
       const pks = await sql`
         select c.relname, con.conkey, array(select format_type(a.atttypid, null) || coalesce(nullif(a.attidentity::text, ''), '-')
-                                             from unnest(con.conkey) k join pg_attribute a on a.attrelid = c.oid and a.attnum = k) as cols
+                                             from unnest(con.conkey) k join pg_attribute a on a.attrelid = c.oid and a.attnum = k) as cols,
+               -- A one-column boolean key with CHECK (column): the table holds at most one row.
+               exists (select 1 from pg_constraint ck join pg_attribute a on a.attrelid = c.oid and a.attnum = ck.conkey[1]
+                        where ck.conrelid = c.oid and ck.contype = 'c' and ck.conkey = con.conkey
+                          and a.atttypid = 'boolean'::regtype
+                          and pg_get_constraintdef(ck.oid) = 'CHECK (' || quote_ident(a.attname) || ')') as singleton
           from pg_constraint con join pg_class c on c.oid = con.conrelid
          where con.contype = 'p' and ${sql.unsafe(OURS)} and not c.relispartition`;
       for (const pk of pks) {
-        // A surrogate key, or a composite of foreign keys (memberships,
-        // progress, archive positions, partition key).
+        // A surrogate key, a composite of foreign keys (memberships,
+        // progress, archive positions, partition key), or the key of a
+        // single-row table (customer_context_global, workshop_leaderboard_refresh),
+        // which identifies nothing.
         const surrogate = pk.cols.some((c: string) => c === "uuid-" || c === "bigintd" || c === "biginta");
         const composite = pk.cols.length > 1;
-        assert.ok(surrogate || composite, `${pk.relname}: primary key ${pk.cols}`);
+        assert.ok(surrogate || composite || pk.singleton, `${pk.relname}: primary key ${pk.cols}`);
       }
+      assert.ok(
+        pks.some((pk) => pk.singleton && pk.relname === "customer_context_global"),
+        "the check saw a singleton",
+      );
       const tables = await sql`
         select c.relname from pg_class c where ${sql.unsafe(OURS)} and c.relkind in ('r', 'p') and not c.relispartition
            and not exists (select 1 from pg_constraint con where con.conrelid = c.oid and con.contype = 'p')`;

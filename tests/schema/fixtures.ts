@@ -1,7 +1,8 @@
 /**
  * Shared set-up of the schema tests: migrating a test database with the real
- * CLI, a small two-tenant data set, and running statements as one of the
- * platform's roles inside a transaction that is always rolled back.
+ * CLI, a small two-tenant data set, running statements as one of the
+ * platform's roles inside a transaction that is always rolled back, and the
+ * reference document of get_customer_context().
  */
 import assert from "node:assert/strict";
 import type postgres from "postgres";
@@ -180,5 +181,40 @@ export async function seed(sql: Sql): Promise<Fixture> {
     module2,
     longLeadB: String(longLeadB),
     defaultMonth,
+  };
+}
+
+/**
+ * The four queries get_customer_context() replaces, assembled into the same
+ * document: the reference it must equal. Runs on a client or inside a
+ * transaction (then it sees that transaction's changes).
+ */
+export async function fourQueries(sql: postgres.ISql, slug: string): Promise<unknown> {
+  const [workshop] = await sql`select id, slug, name, settings from workshops where slug = ${slug}`;
+  if (!workshop) return null;
+  const services = await sql`
+    select id, name, description, price from customer_services
+     where workshop_id = ${workshop.id} and active order by name, id`;
+  const faq = await sql`
+    select id, workshop_id, question, answer from faq
+     where (workshop_id = ${workshop.id} or workshop_id is null) and active
+     order by workshop_id nulls first, position, id`;
+  const [{ opening_hours }] = await sql`select opening_hours from workshops where slug = ${slug}`;
+  return {
+    workshop: { id: workshop.id, slug: workshop.slug, name: workshop.name, settings: workshop.settings },
+    // bigint and numeric arrive as strings from a query and as JSON numbers in the document.
+    services: services.map((s) => ({
+      id: Number(s.id),
+      name: s.name,
+      description: s.description,
+      price: Number(s.price),
+    })),
+    faq: faq.map((f) => ({
+      id: Number(f.id),
+      scope: f.workshop_id === null ? "global" : "workshop",
+      question: f.question,
+      answer: f.answer,
+    })),
+    opening_hours,
   };
 }

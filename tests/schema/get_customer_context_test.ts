@@ -5,38 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { withTestDatabase } from "../support/db.ts";
-import { as, migrate, seed, type Sql } from "./fixtures.ts";
-
-/** The four queries the application used to run, assembled into the same document. */
-async function fourQueries(sql: Sql, slug: string): Promise<unknown> {
-  const [workshop] = await sql`select id, slug, name, settings from workshops where slug = ${slug}`;
-  if (!workshop) return null;
-  const services = await sql`
-    select id, name, description, price from customer_services
-     where workshop_id = ${workshop.id} and active order by name, id`;
-  const faq = await sql`
-    select id, workshop_id, question, answer from faq
-     where (workshop_id = ${workshop.id} or workshop_id is null) and active
-     order by workshop_id nulls first, position, id`;
-  const [{ opening_hours }] = await sql`select opening_hours from workshops where slug = ${slug}`;
-  return {
-    workshop: { id: workshop.id, slug: workshop.slug, name: workshop.name, settings: workshop.settings },
-    // bigint and numeric arrive as strings from a query and as JSON numbers in the document.
-    services: services.map((s) => ({
-      id: Number(s.id),
-      name: s.name,
-      description: s.description,
-      price: Number(s.price),
-    })),
-    faq: faq.map((f) => ({
-      id: Number(f.id),
-      scope: f.workshop_id === null ? "global" : "workshop",
-      question: f.question,
-      answer: f.answer,
-    })),
-    opening_hours,
-  };
-}
+import { as, fourQueries, migrate, seed } from "./fixtures.ts";
 
 Deno.test("get_customer_context", async (t) => {
   await withTestDatabase(async (db) => {
