@@ -74,8 +74,22 @@ export async function seed(session: Session, options: SeedOptions): Promise<Tabl
     results.push({ table: step.table, rows: done, ms: performance.now() - started });
   }
 
+  // The replica role skipped the triggers that keep get_customer_context()'s
+  // cache coherent too: it is rendered once, for every workshop, instead of
+  // once per chunk.
+  const cacheStarted = performance.now();
+  await session.exec("select public.customer_context_render_all()");
+  const [cache] = await session.exec<{ n: number }>("select count(*)::int as n from public.customer_context_cache");
+  const cacheMs = performance.now() - cacheStarted;
+  options.onProgress?.("customer_context_cache", cache.n, cache.n, cacheMs);
+  results.push({ table: "customer_context_cache", rows: cache.n, ms: cacheMs });
+
   const started = performance.now();
+  // A plain refresh: nothing reads the view yet, and CONCURRENTLY would diff
+  // every new row against the empty view. The worker's function records its
+  // refreshes; a seed's is recorded the same way.
   await session.exec("refresh materialized view public.workshop_leaderboard");
+  await session.exec("update public.workshop_leaderboard_refresh set refreshed_at = now()");
   await session.exec("analyze public.workshop_leaderboard");
   const [lb] = await session.exec<{ n: number }>("select count(*)::int as n from public.workshop_leaderboard");
   options.onProgress?.("workshop_leaderboard", lb.n, lb.n, performance.now() - started);
