@@ -1,18 +1,17 @@
 /**
  * The measured queries and their baselines (issue 3, "Benchmark").
  *
- * Every repeated query is a prepared statement (postgres.js `prepare: true`,
- * what the application does). Queries the application runs on behalf of a
- * signed-in user run the way it runs them: in a transaction that first
- * names the role and the user, then the query; only the query's round trip
- * is counted for both sides, because the BEGIN, the set_config and the
- * COMMIT are identical on both sides of each comparison and would only
- * dilute the difference being measured (the whole transaction is reported
- * too, as tx_p95_ms).
+ * Each side of a comparison is a pgbench script per parameter set (see
+ * pgbench.ts), with its parameters inline. Queries the application runs on
+ * behalf of a signed-in user run the way it should run them: one
+ * transaction that names the role and the user and runs the query, sent as
+ * one pipeline (one round trip); the whole transaction is what is timed, on
+ * both sides.
  */
 import type postgres from "postgres";
 import { FLAT_EVENTS, LEADS_COPY } from "./setup.ts";
 import { make_prng, pick } from "./measure.ts";
+import { literal } from "./pgbench.ts";
 
 export interface Fixture {
   /** Every workshop: id, slug and one of its members. */
@@ -20,14 +19,7 @@ export interface Fixture {
   readonly anchor: Date;
 }
 
-export interface Pools {
-  /** Superuser connections: the owner's view, no row-level security at all. */
-  readonly owner: postgres.Sql;
-  /** Sessions running as strata_app (a startup parameter), for anonymous app calls. */
-  readonly app: postgres.Sql;
-}
-
-/** The parameters of call i: the same sequence for a query and its baseline. */
+/** One parameter set (one pgbench script per side): the same sets for a query and its baseline. */
 export interface Params {
   readonly workshop_id: string;
   readonly slug: string;
@@ -38,12 +30,12 @@ export interface Params {
 export const STATUSES = ["new", "contacted", "qualified", "won", "lost"];
 
 /**
- * The parameters of `count` calls, from a hot set of `hot` workshops drawn
+ * `count` parameter sets, from a hot set of `hot` workshops drawn
  * once from all of them. Why a hot set: the targets are warm-cache figures,
  * and the embedded server has shared_buffers = 128 MB while 2,000 distinct
  * workshops touch more than that; the rest would come from the OS page
  * cache, which this VM reclaims proactively (kdamond), so a spread-out
- * sequence measures the disk as much as the query. The warm-up pass makes
+ * sequence measures the disk as much as the query. The warm-up run makes
  * every measured call find its pages in memory.
  */
 export function make_params(fixture: Fixture, count: number, seed: number, hot: number): Params[] {
@@ -65,11 +57,13 @@ export function make_params(fixture: Fixture, count: number, seed: number, hot: 
 /** One side of a comparison. */
 export interface Variant {
   readonly label: string;
-  /** One call with parameters p; returns the counted milliseconds when only part of the call counts. */
-  call(pools: Pools, p: Params): Promise<number | void>;
+  /** The pgbench script of one call with parameters p. */
+  script(p: Params): string;
+  /** The role the sessions run as (a startup option); the superuser when absent. */
+  readonly role?: string;
   /** Runs the statement(s) once on a reserved superuser connection with auto_explain on. */
   explain(conn: postgres.ReservedSql, p: Params): Promise<unknown>;
-  /** Slow baselines stop after this long (see RunOptions.budget_ms). */
+  /** Slow baselines run for this long instead of a number of calls. */
   readonly budget_ms?: number;
 }
 
@@ -82,6 +76,13 @@ export interface Case {
   readonly base: Variant;
   /** Whether the figures meet the target; ratio = baseline p95 / ours p95. */
   met(ours_p95: number, base_p95: number): boolean;
+  /**
+   * Run both sides in the same pgbench runs, each transaction picking a
+   * script of either side at random: for targets that are a ratio of two
+   * similar costs, so both sides share every moment's load. (Not for a slow
+   * baseline, which would slow the other side down.)
+   */
+  readonly interleave?: boolean;
   /** The partitioned table whose pruning the EXPLAIN summary reports. */
   readonly partitioned?: boolean;
   readonly round_trips?: { ours: number; base: number };
@@ -128,8 +129,8 @@ const VIEW_GLOBAL_TOP50 = `
    order by completed_modules desc, average_score desc
    limit 50`;
 
-/** The application's four queries that get_customer_context replaces (as in tests/schema). */
-async function four_queries(sql: postgres.Sql | postgres.ReservedSql, slug: string): Promise<void> {
+/** The application's four queries that get_customer_context replaces (as in tests/schema), for EXPLAIN. */
+async function four_queries(sql: postgres.ReservedSql, slug: string): Promise<void> {
   const [workshop] = await sql`select id, slug, name, settings from public.workshops where slug = ${slug}`;
   if (!workshop) return;
   await sql`
@@ -142,29 +143,41 @@ async function four_queries(sql: postgres.Sql | postgres.ReservedSql, slug: stri
   await sql`select opening_hours from public.workshops where slug = ${slug}`;
 }
 
+/** The same four queries as a pgbench script: four round trips, the first one's id feeding the next two. */
+function four_queries_script(slug: string): string {
+  return [
+    `select id as workshop_id, slug, name, settings from public.workshops where slug = ${literal(slug)} \\gset`,
+    "select id, name, description, price from public.customer_services " +
+    "where workshop_id = :workshop_id::uuid and active order by name, id;",
+    "select id, workshop_id, question, answer from public.faq " +
+    "where (workshop_id = :workshop_id::uuid or workshop_id is null) and active " +
+    "order by workshop_id nulls first, position, id;",
+    `select opening_hours from public.workshops where slug = ${literal(slug)};`,
+    "",
+  ].join("\n");
+}
+
+/** A statement ($1, $2... replaced by literals) as one pgbench command. */
+function statement(query: string, params: readonly string[]): string {
+  const text = query.replace(/\$(\d+)/g, (_, n) => literal(params[Number(n) - 1])).replace(/\s+/g, " ").trim();
+  return `${text};\n`;
+}
+
 /**
- * A query run as the application runs it for a signed-in user: one
- * transaction naming the role and the user (one statement), then the query.
- * Returns the query's own round trip; the whole transaction goes to `tx`.
+ * The application's transaction for a signed-in user, as one pipeline with
+ * a single Sync: role and user set transaction-locally, then the query, in
+ * the implicit transaction the Sync ends (no BEGIN or COMMIT to send). One
+ * round trip, and PgBouncer's transaction mode keeps it on one server
+ * connection.
  */
-async function in_user_tx(
-  sql: postgres.Sql,
-  role: string,
-  user: string,
-  query: string,
-  params: unknown[],
-  tx_times?: number[],
-): Promise<number> {
-  const t_tx = performance.now();
-  let counted = 0;
-  await sql.begin(async (tx) => {
-    await tx`select set_config('role', ${role}, true), set_config('app.user_id', ${user}, true)`;
-    const t0 = performance.now();
-    await tx.unsafe(query, params as postgres.ParameterOrJSON<never>[], { prepare: true });
-    counted = performance.now() - t0;
-  });
-  tx_times?.push(performance.now() - t_tx);
-  return counted;
+function user_tx_script(role: string, user: string, query: string, params: readonly string[]): string {
+  return [
+    "\\startpipeline",
+    `select set_config('role', ${literal(role)}, true), set_config('app.user_id', ${literal(user)}, true);`,
+    statement(query, params).trimEnd(),
+    "\\endpipeline",
+    "",
+  ].join("\n");
 }
 
 async function explain_in_user_tx(
@@ -183,14 +196,6 @@ async function explain_in_user_tx(
   }
 }
 
-/** Full-transaction times of the user-transaction variants, by variant label. */
-export const tx_times = new Map<string, number[]>();
-function tx_bucket(label: string): number[] {
-  let b = tx_times.get(label);
-  if (!b) tx_times.set(label, b = []);
-  return b;
-}
-
 export function make_cases(fixture: Fixture): Case[] {
   // "The last 7 days" as a closed window [now - 7 days, now), with the data
   // set's anchor as now. The upper bound matters to pruning: with a lower
@@ -198,7 +203,7 @@ export function make_cases(fixture: Fixture): Case[] {
   // matching rows and is scanned at every call.
   const until = fixture.anchor.toISOString();
   const since = new Date(fixture.anchor.getTime() - 7 * 86_400_000).toISOString();
-  const unsafe = (sql: postgres.Sql | postgres.ReservedSql, q: string, params: unknown[]) =>
+  const unsafe = (sql: postgres.ReservedSql, q: string, params: unknown[]) =>
     sql.unsafe(q, params as postgres.ParameterOrJSON<never>[], { prepare: true });
 
   return [
@@ -212,9 +217,8 @@ export function make_cases(fixture: Fixture): Case[] {
       met: (o, b) => o <= 2 && o < b,
       ours: {
         label: "get_customer_context",
-        call: async (pools, p) => {
-          await pools.app`select public.get_customer_context(${p.slug}) as doc`;
-        },
+        role: "strata_app",
+        script: (p) => statement("select public.get_customer_context($1) as doc", [p.slug]),
         explain: async (conn, p) => {
           await conn`select set_config('role', 'strata_app', false)`;
           await conn`select public.get_customer_context(${p.slug}) as doc`;
@@ -222,7 +226,7 @@ export function make_cases(fixture: Fixture): Case[] {
       },
       base: {
         label: "four queries",
-        call: (pools, p) => four_queries(pools.owner, p.slug),
+        script: (p) => four_queries_script(p.slug),
         explain: (conn, p) => four_queries(conn, p.slug),
       },
     },
@@ -234,21 +238,18 @@ export function make_cases(fixture: Fixture): Case[] {
       met: (o) => o <= 2,
       ours: {
         label: "recent leads",
-        call: async (pools, p) => {
-          await unsafe(pools.owner, RECENT_LEADS("leads"), [p.workshop_id, p.status]);
-        },
+        script: (p) => statement(RECENT_LEADS("leads"), [p.workshop_id, p.status]),
         explain: (conn, p) => unsafe(conn, RECENT_LEADS("leads"), [p.workshop_id, p.status]),
       },
       base: {
         label: "recent leads without the composite index",
-        call: async (pools, p) => {
-          await unsafe(pools.owner, RECENT_LEADS(LEADS_COPY), [p.workshop_id, p.status]);
-        },
+        script: (p) => statement(RECENT_LEADS(LEADS_COPY), [p.workshop_id, p.status]),
         explain: (conn, p) => unsafe(conn, RECENT_LEADS(LEADS_COPY), [p.workshop_id, p.status]),
       },
     },
     {
       name: "analytics_7d",
+      interleave: true,
       query:
         "one workshop's events of the last 7 days, `created_at >= now - 7 days and created_at < now` with the data " +
         "set's anchor as now, counted by type (as the owner)",
@@ -258,37 +259,29 @@ export function make_cases(fixture: Fixture): Case[] {
       met: (o, b) => o <= 10 && o <= 1.2 * b,
       ours: {
         label: "analytics, partitioned",
-        call: async (pools, p) => {
-          await unsafe(pools.owner, ANALYTICS_7D("analytics_events"), [p.workshop_id, since, until]);
-        },
+        script: (p) => statement(ANALYTICS_7D("analytics_events"), [p.workshop_id, since, until]),
         explain: (conn, p) => unsafe(conn, ANALYTICS_7D("analytics_events"), [p.workshop_id, since, until]),
       },
       base: {
         label: "analytics, unpartitioned",
-        call: async (pools, p) => {
-          await unsafe(pools.owner, ANALYTICS_7D(FLAT_EVENTS), [p.workshop_id, since, until]);
-        },
+        script: (p) => statement(ANALYTICS_7D(FLAT_EVENTS), [p.workshop_id, since, until]),
         explain: (conn, p) => unsafe(conn, ANALYTICS_7D(FLAT_EVENTS), [p.workshop_id, since, until]),
       },
     },
     {
       name: "leaderboard_top50",
-      query: "`workshop_leaderboard_for_member(workshop, 50)` as strata_app, a member of that workshop",
+      query: "`workshop_leaderboard_for_member(workshop, 50)` as strata_app, a member of that workshop, in the " +
+        "application's pipelined transaction",
       baseline: "the live aggregation over workshop_progress (30 days, completed, ranked, joined to users) " +
         "for that workshop, in the same role and transaction",
       target: "p95 ≤ 1 ms",
       met: (o) => o <= 1,
       ours: {
         label: "leaderboard function",
-        call: (pools, p) =>
-          in_user_tx(
-            pools.owner,
-            "strata_app",
-            p.member,
-            "select * from public.workshop_leaderboard_for_member($1, 50)",
-            [p.workshop_id],
-            tx_bucket("leaderboard_top50:ours"),
-          ),
+        script: (p) =>
+          user_tx_script("strata_app", p.member, "select * from public.workshop_leaderboard_for_member($1, 50)", [
+            p.workshop_id,
+          ]),
         explain: (conn, p) =>
           explain_in_user_tx(
             conn,
@@ -300,15 +293,7 @@ export function make_cases(fixture: Fixture): Case[] {
       },
       base: {
         label: "live workshop aggregation",
-        call: (pools, p) =>
-          in_user_tx(
-            pools.owner,
-            "strata_app",
-            p.member,
-            LIVE_WORKSHOP_TOP50,
-            [p.workshop_id],
-            tx_bucket("leaderboard_top50:base"),
-          ),
+        script: (p) => user_tx_script("strata_app", p.member, LIVE_WORKSHOP_TOP50, [p.workshop_id]),
         explain: (conn, p) => explain_in_user_tx(conn, "strata_app", p.member, LIVE_WORKSHOP_TOP50, [p.workshop_id]),
       },
     },
@@ -320,51 +305,33 @@ export function make_cases(fixture: Fixture): Case[] {
       met: (o, b) => b / o >= 100,
       ours: {
         label: "global top 50 from the view",
-        call: async (pools) => {
-          await unsafe(pools.owner, VIEW_GLOBAL_TOP50, []);
-        },
+        script: () => statement(VIEW_GLOBAL_TOP50, []),
         explain: (conn) => unsafe(conn, VIEW_GLOBAL_TOP50, []),
       },
       base: {
         label: "live global aggregation",
-        call: async (pools) => {
-          await unsafe(pools.owner, LIVE_GLOBAL_TOP50, []);
-        },
+        script: () => statement(LIVE_GLOBAL_TOP50, []),
         explain: (conn) => unsafe(conn, LIVE_GLOBAL_TOP50, []),
         budget_ms: 60_000,
       },
     },
     {
       name: "leads_rls",
-      query: "the recent_leads query as strata_app under RLS (app.user_id = a member of the workshop)",
-      baseline: "the same query in the same transaction shape as strata_owner (its policy is `USING (true)`)",
+      interleave: true,
+      query: "the recent_leads query as strata_app under RLS (app.user_id = a member of the workshop), in the " +
+        "application's pipelined transaction",
+      baseline: "the same query in the same transaction as strata_owner (its policy is `USING (true)`)",
       target: "≤ 1.3× the owner's time",
       met: (o, b) => o <= 1.3 * b,
       ours: {
         label: "recent leads as strata_app",
-        call: (pools, p) =>
-          in_user_tx(
-            pools.owner,
-            "strata_app",
-            p.member,
-            RECENT_LEADS("leads"),
-            [p.workshop_id, p.status],
-            tx_bucket("leads_rls:ours"),
-          ),
+        script: (p) => user_tx_script("strata_app", p.member, RECENT_LEADS("leads"), [p.workshop_id, p.status]),
         explain: (conn, p) =>
           explain_in_user_tx(conn, "strata_app", p.member, RECENT_LEADS("leads"), [p.workshop_id, p.status]),
       },
       base: {
         label: "recent leads as strata_owner",
-        call: (pools, p) =>
-          in_user_tx(
-            pools.owner,
-            "strata_owner",
-            p.member,
-            RECENT_LEADS("leads"),
-            [p.workshop_id, p.status],
-            tx_bucket("leads_rls:base"),
-          ),
+        script: (p) => user_tx_script("strata_owner", p.member, RECENT_LEADS("leads"), [p.workshop_id, p.status]),
         explain: (conn, p) =>
           explain_in_user_tx(conn, "strata_owner", p.member, RECENT_LEADS("leads"), [p.workshop_id, p.status]),
       },

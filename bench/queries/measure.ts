@@ -1,7 +1,6 @@
 /**
- * Latency measurement for the queries benchmark: a seeded PRNG (so every run
- * issues the same parameters), a runner that spreads a number of calls over
- * N concurrent workers, and nearest-rank percentiles.
+ * Latency statistics for the queries benchmark: a seeded PRNG (so every run
+ * picks the same parameters) and nearest-rank percentiles.
  */
 
 /** mulberry32: tiny, fast and deterministic; statistical quality is ample for picking parameters. */
@@ -19,58 +18,6 @@ export function make_prng(seed: number): () => number {
 /** An element of `items` chosen by `rand`. */
 export function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)];
-}
-
-/**
- * One call of a query. It returns the milliseconds to count when only part
- * of the call is the measured work (e.g. the statement inside a transaction
- * whose BEGIN/COMMIT are the same for both sides), or nothing to count the
- * whole call.
- */
-export type Call = (index: number) => Promise<number | void>;
-
-export interface RunOptions {
-  readonly calls: number;
-  readonly concurrency: number;
-  /**
-   * Stop starting new calls after this long. Only the slow baselines get a
-   * budget: 2,000 calls of a 1-second aggregation would take half an hour
-   * and say nothing more than 100 calls do.
-   */
-  readonly budget_ms?: number;
-  /** Calls made anyway, even past the budget. */
-  readonly min_calls?: number;
-}
-
-export interface Sample {
-  readonly latencies_ms: number[];
-  readonly wall_ms: number;
-}
-
-/**
- * Runs `calls` calls on `concurrency` workers, each worker issuing its next
- * call as soon as its previous one returns (closed loop, like an application
- * server with a pool of that size), and records every call's latency.
- */
-export async function run_calls(call: Call, options: RunOptions): Promise<Sample> {
-  const latencies: number[] = [];
-  const started = performance.now();
-  const min_calls = options.min_calls ?? 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < options.calls) {
-      if (
-        options.budget_ms !== undefined && latencies.length >= min_calls &&
-        performance.now() - started > options.budget_ms
-      ) return;
-      const index = next++;
-      const t0 = performance.now();
-      const measured = await call(index);
-      latencies.push(typeof measured === "number" ? measured : performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  return { latencies_ms: latencies, wall_ms: performance.now() - started };
 }
 
 /** Nearest-rank percentile (p in 0..100) of a non-empty sample. */

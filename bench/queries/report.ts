@@ -26,14 +26,14 @@ export interface Row {
   query: string;
   baseline: string;
   one_shot?: boolean;
+  /** retention_drop_month: the DROP TABLE after the detach, and the DELETE's ratio to both together. */
+  drop_ms?: number;
+  ratio_with_drop?: number;
   /** retention_drop_month: the DELETE plus the VACUUM that gives its space back. */
   baseline_delete_plus_vacuum_ms?: number;
   ratio_vs_delete_plus_vacuum?: number;
   round_trips?: { ours: number; baseline: number };
   projected_1ms_rtt_ms?: { ours_p95: number; baseline_p95: number };
-  /** p95 of the whole transaction (BEGIN, set_config, query, COMMIT) when only the query is counted. */
-  tx_p95_ms?: number;
-  baseline_tx_p95_ms?: number;
   notes?: string;
 }
 
@@ -44,7 +44,8 @@ export interface Report {
   command: string;
   anchor: string;
   calls_per_query: number;
-  warmup_calls: number;
+  /** The load generator, e.g. "pgbench (PostgreSQL) 15.18". */
+  load_generator: string;
   hot_workshops: number;
   machine: string;
   queries: Row[];
@@ -72,21 +73,24 @@ export function render_markdown(report: Report, others: readonly Report[] = []):
     report.command,
     "```",
     "",
-    `Each query: ${report.warmup_calls} warm-up calls with other parameters (prepared statements, plan caches), ` +
-      `then a warm-up pass over the very ${report.calls_per_query} calls that are then measured, then the measured ` +
-      "pass, in 10 blocks alternating between the query and its baseline so that changes in the machine's load " +
-      "fall on both alike (a slow baseline stops at its time budget: see its calls column), at concurrency 1 (one connection) " +
-      "and 8 (8 connections, each issuing its next call when the previous returns). Parameters (workshop, slug, " +
-      `member, status) are drawn with a fixed PRNG seed from a hot set of ${report.hot_workshops} workshops picked ` +
-      "from the seeded ones (the same sequence for a query and its baseline): the embedded server's shared_buffers " +
-      "is 128 MB and this VM proactively reclaims the OS page cache, so spreading the calls over all workshops " +
-      "measured disk reads (p95 up to 19 ms, p99 97 ms for recent_leads in a trial run), not warm-cache latency. " +
-      "Prepared statements (postgres.js `prepare: true`). **Warm cache**: the issue's targets are " +
-      "warm-cache figures, and the replayed warm-up pass makes every measured call find its pages in memory, for " +
-      "both sides alike (without it, whichever side runs first pays the disk reads for both). Times are client-side " +
-      "round trips over loopback, on " + report.machine + ", shared with other engineers' work: treat differences " +
-      "under ~20% as noise. `ratio` = baseline p95 / ours p95 (above 1: ours is faster). One-shot measures give their single " +
-      "time as p50 = p95 = p99.",
+    `Load generator: ${report.load_generator}, prepared protocol, one script per parameter set (workshop, ` +
+      `slug, member, status) for a hot set of ${report.hot_workshops} workshops picked with a fixed seed, each ` +
+      "transaction picking a script at random (fixed --random-seed), the same sets for a query and its baseline. " +
+      "Why pgbench: postgres.js under Deno costs ~0.09 ms of client CPU per round trip and, at concurrency 8, its " +
+      "one event loop queues every reply behind the others' JavaScript; pgbench (C) measures the database. Why a " +
+      "hot set: the targets are warm-cache figures and the embedded server's shared_buffers is 128 MB. Each side " +
+      `first runs a warm-up of a quarter of the calls; then ${report.calls_per_query} calls per side are measured ` +
+      "in two rounds alternating between the query and its baseline (load changes fall on both alike), dropping " +
+      "each session's first 5 transactions and its first use of each script (statement preparation and PL/pgSQL " +
+      "plan caching, long done in an application's pooled sessions). A slow baseline runs for a time budget " +
+      "instead (see its calls column). Where the target is a ratio between two similar costs (analytics_7d, " +
+      "leads_rls), both sides run in the same pgbench runs instead, each transaction picking a script of either " +
+      "side at random (64 parameter sets per side), so both share every moment's load. Concurrency 1 is one connection; 8 is eight, each starting its next " +
+      "transaction when the previous returns. Transactions for a signed-in user (leaderboard_top50, leads_rls) are " +
+      "set_config of role and user (transaction-local) and the query sent as one pipeline with a single Sync, so " +
+      "one implicit transaction in one round trip, timed whole on both sides. Times are client-side over loopback, on " +
+      report.machine + ". `ratio` = baseline p95 / " +
+      "ours p95 (above 1: ours is faster). One-shot measures give their single time as p50 = p95 = p99.",
     "",
   );
   out.push(render_table(report));
