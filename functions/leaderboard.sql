@@ -29,7 +29,7 @@ SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
 BEGIN
-  -- Membership is one probe of workshop_members' primary key, an InitPlan
+  -- Membership is one index probe of workshop_members, an InitPlan
   -- evaluated once before any row is read: a non-member gets no rows and
   -- costs that probe. It reads the table directly (this function runs as its
   -- owner) rather than through app_member_workshop_ids(), which would add a
