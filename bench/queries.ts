@@ -38,7 +38,8 @@ export const QUERIES_USAGE = `deno task bench queries --scale medium|large [--da
         [--workshops N]
   Seeds bench_queries_<scale> (on the server of --database-url, default the
   embedded one), then measures p50/p95/p99 of the hot queries and their
-  baselines at concurrency 1 and 8 and writes bench/results/queries.json
+  baselines at concurrency 1 and 8 (two 3-second runs per side; --calls is
+  the fewest calls each side must keep, default 2000) and writes bench/results/queries.json
   and bench/results/queries.md (or into --out DIR). Calls vary their
   parameters over a hot set of --workshops workshops (default 100) so the
   working set stays in shared_buffers (warm-cache figures); at most 128,
@@ -246,6 +247,14 @@ interface RunSettings {
 
 /** The measured calls of each side are split into this many pgbench runs, alternating sides. */
 const ROUNDS = 2;
+/**
+ * Seconds of each measured run (of each side, or of both when interleaved),
+ * and of each side's warm-up run. Runs last seconds, not a count of calls: a
+ * run of 1,000 fast calls at concurrency 8 lasts a fifth of a second, most of
+ * it sessions starting up.
+ */
+const ROUND_S = 3;
+const WARMUP_S = 1;
 
 async function measure_case(
   c: Case,
@@ -256,7 +265,7 @@ async function measure_case(
   const side = (v: Variant) => {
     // Identical scripts (a query without parameters) collapse into one.
     const scripts = [...new Set(params.map((p) => v.script(p)))];
-    const run = (calls: number, budget_ms: number | undefined) =>
+    const run = (seconds: number, budget_ms: number | undefined) =>
       run_pgbench(s.pgbench, {
         url: s.url,
         scripts,
@@ -265,11 +274,7 @@ async function measure_case(
         seed: PARAM_SEED,
         // A slow baseline's planning is noise against its second-long calls.
         discard_first: budget_ms === undefined,
-        ...(budget_ms === undefined
-          // Enough transactions per client that `calls` remain after each
-          // client's first call of each script is dropped.
-          ? { transactions: Math.ceil(calls / s.concurrency) + scripts.length + 5 }
-          : { duration_s: Math.max(1, Math.round(budget_ms / 1000)) }),
+        duration_s: budget_ms === undefined ? seconds : Math.max(1, Math.round(budget_ms / 1000)),
       });
     return { scripts, run };
   };
@@ -282,19 +287,19 @@ async function measure_case(
     // pgbench takes at most 128 scripts per run: half of them per side.
     const half = Math.min(64, sides.ours.scripts.length, sides.base.scripts.length);
     const scripts = [...sides.ours.scripts.slice(0, half), ...sides.base.scripts.slice(0, half)];
-    const run = (calls: number) =>
+    const run = (seconds: number) =>
       run_pgbench(s.pgbench, {
         url: s.url,
         scripts,
         clients: s.concurrency,
         seed: PARAM_SEED,
         discard_first: true,
-        transactions: Math.ceil(calls / s.concurrency) + scripts.length + 5,
+        duration_s: seconds,
       });
-    await run(s.calls / 2);
+    await run(WARMUP_S);
     for (let r = 0; r < ROUNDS; r++) {
       // Each side gets about half of a run's transactions.
-      const result = await run((2 * s.calls) / ROUNDS);
+      const result = await run(2 * ROUND_S);
       result.latencies_ms.forEach((ms, i) => kept[result.scripts[i] < half ? "ours" : "base"].push(ms));
       tps.ours.push(result.tps / 2);
       tps.base.push(result.tps / 2);
@@ -303,16 +308,21 @@ async function measure_case(
     // Warm cache, as the issue's targets are: every script once per client
     // and more, on both sides, before anything is kept (pages into
     // shared_buffers; the runs' own first calls per session are dropped).
-    await sides.ours.run(s.calls / 4, budget(c.ours, 1 / 4));
-    await sides.base.run(s.calls / 4, budget(c.base, 1 / 4));
+    await sides.ours.run(WARMUP_S, budget(c.ours, 1 / 4));
+    await sides.base.run(WARMUP_S, budget(c.base, 1 / 4));
     // Alternating rounds: a change in the machine's load (other work shares
     // these two cores) falls on both sides alike.
     for (let r = 0; r < ROUNDS; r++) {
       for (const [key, v] of [["ours", c.ours], ["base", c.base]] as const) {
-        const result = await sides[key].run(s.calls / ROUNDS, budget(v, 1 / ROUNDS));
+        const result = await sides[key].run(ROUND_S, budget(v, 1 / ROUNDS));
         kept[key].push(...result.latencies_ms);
         tps[key].push(result.tps);
       }
+    }
+  }
+  for (const [key, v] of [["ours", c.ours], ["base", c.base]] as const) {
+    if (v.budget_ms === undefined && kept[key].length < s.calls) {
+      throw new Error(`${c.name} c=${s.concurrency}: ${kept[key].length} calls of ${v.label} kept, under --calls`);
     }
   }
   const ours = summarize(kept.ours);

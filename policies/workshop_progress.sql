@@ -1,7 +1,7 @@
 -- Training: members see their workshop's progress (the leaderboard is built
 -- from it) and record their own; admins may delete. The module catalogue is
 -- readable by everyone. The leaderboard materialized view has no RLS: the
--- application reads it only through workshop_leaderboard_for_member().
+-- application reads it only through the view workshop_leaderboard_member.
 SET LOCAL ROLE strata_owner;
 
 -- The file is the whole truth for these tables: every existing policy is

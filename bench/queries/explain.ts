@@ -2,8 +2,8 @@
  * EXPLAIN (ANALYZE, BUFFERS) capture and one-line summaries.
  *
  * Plans are captured with auto_explain rather than by prefixing EXPLAIN:
- * two of the measured queries are function calls (get_customer_context,
- * workshop_leaderboard_for_member) whose EXPLAIN shows only "Function Scan";
+ * one of the measured queries is a function call (get_customer_context)
+ * whose EXPLAIN shows only the call;
  * auto_explain with log_nested_statements logs the plan of the statements
  * inside them, and client_min_messages = log brings those LOG lines back to
  * this connection instead of the server log. It also runs the statement

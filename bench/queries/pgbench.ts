@@ -65,10 +65,11 @@ export interface PgbenchRun {
   /** pgbench's --random-seed: the same script sequence every run. */
   readonly seed: number;
   /**
-   * Drop each client's first transaction of each script and its first few
-   * transactions: they prepare the statements and fill the session's plan
-   * caches (PL/pgSQL plans are per session), which the application's
-   * long-lived pooled sessions have long done.
+   * Drop each client's first transaction of each script, its first few
+   * transactions and the run's first half second: they open the sessions,
+   * prepare the statements and fill the session's caches (PL/pgSQL plans are
+   * per session), which the application's long-lived pooled sessions have
+   * long done.
    */
   readonly discard_first: boolean;
 }
@@ -84,6 +85,12 @@ export interface PgbenchResult {
 
 /** Transactions each client runs before any is kept, whatever its script. */
 const FIRST_PER_CLIENT = 5;
+/**
+ * Nor is anything kept from a run's first half second: the 8 new backends
+ * start up (fork, catalog caches) while the first-connected sessions already
+ * run, which is a pool being opened, not its steady state.
+ */
+const WARM_MS = 500;
 
 export async function run_pgbench(pgbench: string, run: PgbenchRun): Promise<PgbenchResult> {
   const dir = await Deno.makeTempDir({ prefix: "strata_pgbench_" });
@@ -120,23 +127,28 @@ export async function run_pgbench(pgbench: string, run: PgbenchRun): Promise<Pgb
     const script_of: number[] = [];
     const seen = new Set<string>();
     const per_client = new Map<string, number>();
+    const lines: string[][] = [];
     for await (const entry of Deno.readDir(dir)) {
       if (!entry.name.startsWith("log")) continue;
       // client_id transaction_no time_us script_no epoch_s epoch_us, in each client's order.
       for (const line of (await Deno.readTextFile(`${dir}/${entry.name}`)).split("\n")) {
-        if (!line) continue;
-        const [client, , time_us, script] = line.split(" ");
-        if (run.discard_first) {
-          const n = per_client.get(client) ?? 0;
-          per_client.set(client, n + 1);
-          const key = `${client}:${script}`;
-          const first = !seen.has(key);
-          seen.add(key);
-          if (first || n < FIRST_PER_CLIENT) continue;
-        }
-        latencies.push(Number(time_us) / 1000);
-        script_of.push(Number(script));
+        if (line) lines.push(line.split(" "));
       }
+    }
+    const done_at = (f: string[]) => Number(f[4]) * 1000 + Number(f[5]) / 1000;
+    const started = Math.min(...lines.map((f) => done_at(f) - Number(f[2]) / 1000));
+    for (const f of lines) {
+      const [client, , time_us, script] = f;
+      if (run.discard_first) {
+        const n = per_client.get(client) ?? 0;
+        per_client.set(client, n + 1);
+        const key = `${client}:${script}`;
+        const first = !seen.has(key);
+        seen.add(key);
+        if (first || n < FIRST_PER_CLIENT || done_at(f) - started < WARM_MS) continue;
+      }
+      latencies.push(Number(time_us) / 1000);
+      script_of.push(Number(script));
     }
     return { latencies_ms: latencies, scripts: script_of, tps };
   } finally {

@@ -79,10 +79,11 @@ export function render_markdown(report: Report, others: readonly Report[] = []):
       "Why pgbench: postgres.js under Deno costs ~0.09 ms of client CPU per round trip and, at concurrency 8, its " +
       "one event loop queues every reply behind the others' JavaScript; pgbench (C) measures the database. Why a " +
       "hot set: the targets are warm-cache figures and the embedded server's shared_buffers is 128 MB. Each side " +
-      `first runs a warm-up of a quarter of the calls; then ${report.calls_per_query} calls per side are measured ` +
-      "in two rounds alternating between the query and its baseline (load changes fall on both alike), dropping " +
-      "each session's first 5 transactions and its first use of each script (statement preparation and PL/pgSQL " +
-      "plan caching, long done in an application's pooled sessions). A slow baseline runs for a time budget " +
+      "first runs a 1-second warm-up; then each side is measured in two 3-second runs alternating between the query " +
+      "and its baseline (load changes fall on both alike), dropping each run's first 0.5 s, each session's first 5 " +
+      "transactions and its first use of each script (sessions starting, statement preparation and PL/pgSQL plan " +
+      `caching, long done in an application's pooled sessions); at least ${report.calls_per_query} calls are kept ` +
+      "per side (see the calls columns). A slow baseline runs for a time budget " +
       "instead (see its calls column). Where the target is a ratio between two similar costs (analytics_7d, " +
       "leads_rls), both sides run in the same pgbench runs instead, each transaction picking a script of either " +
       "side at random (64 parameter sets per side), so both share every moment's load. Concurrency 1 is one connection; 8 is eight, each starting its next " +

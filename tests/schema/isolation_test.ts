@@ -266,13 +266,14 @@ Deno.test("tenant isolation as strata_app", async (t) => {
       }
     });
 
-    await t.step("leaderboard: the access function returns a member's workshop, ranked", async () => {
+    await t.step("leaderboard: the member view returns a member's workshop, ranked", async () => {
       const rows = await as(
         sql,
         "strata_app",
         f.alice,
         (tx) =>
-          tx`select user_id, display_name, rank, completed_modules from workshop_leaderboard_for_member(${f.workshopA})`,
+          tx`select user_id, display_name, rank, completed_modules from workshop_leaderboard_member
+              where workshop_id = ${f.workshopA} order by rank, user_id`,
       );
       assert.deepEqual(rows.map((r) => [r.display_name, r.rank, r.completed_modules]), [["Alice", 1, 2], [
         "Carol",
@@ -281,7 +282,7 @@ Deno.test("tenant isolation as strata_app", async (t) => {
       ]]);
     });
 
-    await t.step("leaderboard: the access function returns nothing for another workshop", async () => {
+    await t.step("leaderboard: the member view returns nothing of another workshop", async () => {
       assert.ok(
         await countOf(sql, "select * from workshop_leaderboard where workshop_id = $1::uuid", [f.workshopB]) > 0,
       );
@@ -289,19 +290,27 @@ Deno.test("tenant isolation as strata_app", async (t) => {
         sql,
         "strata_app",
         f.alice,
-        (tx) => tx`select * from workshop_leaderboard_for_member(${f.workshopB})`,
+        (tx) => tx`select * from workshop_leaderboard_member where workshop_id = ${f.workshopB}`,
       );
+      assert.equal(rows.length, 0);
+      const all = await as(
+        sql,
+        "strata_app",
+        f.alice,
+        (tx) => tx`select distinct workshop_id from workshop_leaderboard_member`,
+      );
+      assert.deepEqual(all.map((r) => r.workshop_id), [f.workshopA], "unfiltered: only Alice's workshop");
+    });
+
+    await t.step("leaderboard: with no user set the member view returns nothing", async () => {
+      const rows = await as(sql, "strata_app", null, (tx) => tx`select * from workshop_leaderboard_member`);
       assert.equal(rows.length, 0);
     });
 
-    await t.step("leaderboard: with no user set the access function returns nothing", async () => {
-      const rows = await as(
-        sql,
-        "strata_app",
-        null,
-        (tx) => tx`select * from workshop_leaderboard_for_member(${f.workshopA})`,
-      );
-      assert.equal(rows.length, 0);
+    await t.step("leaderboard: the member view is not readable by the worker or reporting", async () => {
+      for (const role of ["strata_worker", "strata_readonly"] as const) {
+        await as(sql, role, f.alice, (tx) => assertDenied(tx, "select * from workshop_leaderboard_member"));
+      }
     });
 
     await t.step("get_customer_context is not executable by reporting or the worker", async () => {

@@ -1,7 +1,8 @@
 /**
- * workshop_leaderboard_for_member() reads the leaderboard as stored: the
- * display name denormalised into the materialized view, and the top N in the
- * order of its (workshop_id, rank, user_id) index, with no join and no sort.
+ * The application reads the leaderboard through the view
+ * workshop_leaderboard_member as stored: the display name denormalised into
+ * the materialized view, the top N in the order of its (workshop_id, rank,
+ * user_id) index, no join to users, and only the caller's workshops.
  * Workshop A gets more members than the default limit, with ties on rank, and
  * a hundred other workshops make its rows a small part of the view.
  */
@@ -9,12 +10,12 @@ import assert from "node:assert/strict";
 import { withTestDatabase } from "../support/db.ts";
 import { as, type Fixture, migrate, seed, type Sql } from "./fixtures.ts";
 
-/** Members added to workshop A: more than the function's default limit of 50. */
+/** Members added to workshop A: more than a top 50. */
 const EXTRA_A = 70;
 const OTHER_WORKSHOPS = 100;
 const MEMBERS_PER_OTHER = 30;
 
-/** The function's query, as the owner runs it inside the function. */
+/** A workshop's top 50 from the materialized view, as the member view's query reads it. */
 const TOP_N = `
   select workshop_id, user_id, display_name, completed_modules, average_score, rank, last_completed_at
     from workshop_leaderboard where workshop_id = $1 order by rank, user_id limit 50`;
@@ -61,20 +62,19 @@ function nodeTypes(explained: unknown): string[] {
   return types;
 }
 
-/** The leaderboard of workshop A as Alice (its owner) sees it through the function. */
-function leaderboardOfA(sql: Sql, f: Fixture, limit?: number | null) {
+/** The leaderboard of workshop A as Alice (its owner) sees it through the member view. */
+function leaderboardOfA(sql: Sql, f: Fixture, limit = 1000) {
   return as(
     sql,
     "strata_app",
     f.alice,
     (tx) =>
-      limit === undefined
-        ? tx`select * from workshop_leaderboard_for_member(${f.workshopA})`
-        : tx`select * from workshop_leaderboard_for_member(${f.workshopA}, ${limit})`,
+      tx`select * from workshop_leaderboard_member where workshop_id = ${f.workshopA}
+          order by rank, user_id limit ${limit}`,
   );
 }
 
-Deno.test("leaderboard access function", async (t) => {
+Deno.test("leaderboard member view", async (t) => {
   await withTestDatabase(async (db) => {
     await migrate(db.url);
     const sql = db.sql;
@@ -85,7 +85,7 @@ Deno.test("leaderboard access function", async (t) => {
     assert.equal(rowsOfA, 2 + EXTRA_A, "fixture: Alice, Carol and the added members are ranked");
 
     await t.step("returns display_name from the view, equal to users.display_name after a refresh", async () => {
-      const rows = await leaderboardOfA(sql, f, 1000);
+      const rows = await leaderboardOfA(sql, f);
       assert.equal(rows.length, rowsOfA);
       const names = new Map(
         (await sql`select id, display_name from users`).map((u) => [u.id as string, u.display_name as string]),
@@ -110,7 +110,7 @@ Deno.test("leaderboard access function", async (t) => {
         await tx`set local enable_seqscan = off`;
         await tx`set local enable_bitmapscan = off`;
         const [custom] = await tx.unsafe(`explain (format json) ${TOP_N}`, [f.workshopA]);
-        // The function's cached plan turns generic after a few calls.
+        // The application's prepared statement turns generic after a few calls.
         await tx.unsafe(`prepare top_n(uuid) as ${TOP_N}`);
         await tx`set local plan_cache_mode = force_generic_plan`;
         const [generic] = await tx.unsafe(`explain (format json) execute top_n('${f.workshopA}')`);
@@ -123,7 +123,7 @@ Deno.test("leaderboard access function", async (t) => {
         assert.ok(!types.some((type) => type.includes("Sort")), `no sort: ${types.join(" > ")}`);
       }
 
-      const rows = await leaderboardOfA(sql, f, 1000);
+      const rows = await leaderboardOfA(sql, f);
       const ordered = [...rows].sort((a, b) =>
         a.rank - b.rank || (a.user_id < b.user_id ? -1 : a.user_id > b.user_id ? 1 : 0)
       );
@@ -131,21 +131,42 @@ Deno.test("leaderboard access function", async (t) => {
       assert.ok(new Set(rows.map((r) => r.rank)).size < rows.length, "fixture: ties on rank, ordered by user_id");
     });
 
-    await t.step("the limit is honoured", async () => {
-      const all = (await leaderboardOfA(sql, f, 1000)).map((r) => r.user_id);
+    await t.step("a top N is the first N rows in rank order", async () => {
+      const all = (await leaderboardOfA(sql, f)).map((r) => r.user_id);
       assert.ok(all.length > 50);
-      assert.deepEqual((await leaderboardOfA(sql, f)).map((r) => r.user_id), all.slice(0, 50), "default 50");
+      assert.deepEqual((await leaderboardOfA(sql, f, 50)).map((r) => r.user_id), all.slice(0, 50));
       assert.deepEqual((await leaderboardOfA(sql, f, 3)).map((r) => r.user_id), all.slice(0, 3));
-      assert.deepEqual((await leaderboardOfA(sql, f, null)).map((r) => r.user_id), all.slice(0, 50), "null: 50");
-      assert.equal((await leaderboardOfA(sql, f, 0)).length, 0);
-      assert.equal((await leaderboardOfA(sql, f, -1)).length, 0);
+    });
+
+    await t.step("security barrier: a function in the caller's WHERE never sees another workshop's row", async () => {
+      // A cheap function that is not leakproof would be evaluated before the
+      // view's membership test without security_barrier, and could copy out
+      // any row it is shown; this one fails the query if shown one of B's.
+      await sql.unsafe(`
+        create function leak_probe(w uuid) returns boolean language plpgsql cost 0.0001 as $$
+        begin
+          if w = '${f.workshopB}' then raise exception 'leak_probe saw workshop B'; end if;
+          return true;
+        end $$`);
+      await sql.unsafe("grant execute on function leak_probe(uuid) to strata_app");
+      const rows = await as(
+        sql,
+        "strata_app",
+        f.alice,
+        (tx) => tx`select workshop_id from workshop_leaderboard_member where leak_probe(workshop_id)`,
+      );
+      assert.ok(rows.length > 0 && rows.every((r) => r.workshop_id === f.workshopA));
+      const [{ options }] = await sql`
+        select reloptions as options from pg_class where oid = 'public.workshop_leaderboard_member'::regclass`;
+      assert.deepEqual(options, ["security_barrier=true"]);
+      await sql.unsafe("drop function leak_probe(uuid)");
     });
 
     await t.step("REFRESH CONCURRENTLY still works, and a renamed user's new name appears after it", async () => {
       const names = await as(sql, "strata_app", f.alice, async (tx) => {
         const nameOfCarol = async () => {
           const rows =
-            await tx`select user_id, display_name from workshop_leaderboard_for_member(${f.workshopA}, 1000)`;
+            await tx`select user_id, display_name from workshop_leaderboard_member where workshop_id = ${f.workshopA}`;
           return rows.find((r) => r.user_id === f.carol)?.display_name;
         };
         await tx.unsafe("reset role");
@@ -189,9 +210,9 @@ Deno.test("leaderboard access function", async (t) => {
         sql,
         "strata_app",
         f.alice,
-        (tx) => tx`select distinct refreshed_at from workshop_leaderboard_for_member(${f.workshopA})`,
+        (tx) => tx`select distinct refreshed_at from workshop_leaderboard_member where workshop_id = ${f.workshopA}`,
       );
-      assert.deepEqual(rows.map((r) => r.refreshed_at), [secondAt], "the function reports the last refresh");
+      assert.deepEqual(rows.map((r) => r.refreshed_at), [secondAt], "the member view reports the last refresh");
     });
   });
 });
