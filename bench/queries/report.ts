@@ -79,7 +79,7 @@ export function render_markdown(report: Report, others: readonly Report[] = []):
       "Why pgbench: postgres.js under Deno costs ~0.09 ms of client CPU per round trip and, at concurrency 8, its " +
       "one event loop queues every reply behind the others' JavaScript; pgbench (C) measures the database. Why a " +
       "hot set: the targets are warm-cache figures and the embedded server's shared_buffers is 128 MB. Each side " +
-      "first runs a 1-second warm-up; then each side is measured in two 3-second runs alternating between the query " +
+      "first runs a warm-up in which every session runs every script and a quarter of the calls more; then each side is measured in two 3-second runs alternating between the query " +
       "and its baseline (load changes fall on both alike), dropping each run's first 0.5 s, each session's first 5 " +
       "transactions and its first use of each script (sessions starting, statement preparation and PL/pgSQL plan " +
       `caching, long done in an application's pooled sessions); at least ${report.calls_per_query} calls are kept ` +
