@@ -138,43 +138,16 @@ BEGIN
 END
 $$;
 
--- One function for the three triggers of each table: PostgreSQL allows
--- transition tables only on single-event triggers. The workshops a
--- statement touched are those of its old and new rows (a service moved to
--- another workshop re-renders both), less the workshops that no longer exist
--- (a workshop's ON DELETE CASCADE fires these triggers once per workshop:
--- nothing to render, and no lock to take).
-CREATE OR REPLACE FUNCTION public.customer_context_services_changed()
-RETURNS trigger
-LANGUAGE plpgsql
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  v_ids uuid[];
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(w.id) INTO v_ids
-      FROM public.workshops w WHERE w.id IN (SELECT r.workshop_id FROM new_rows r);
-  ELSIF TG_OP = 'UPDATE' THEN
-    SELECT array_agg(w.id) INTO v_ids
-      FROM public.workshops w
-     WHERE w.id IN (SELECT r.workshop_id FROM old_rows r UNION SELECT r.workshop_id FROM new_rows r);
-  ELSE
-    SELECT array_agg(w.id) INTO v_ids
-      FROM public.workshops w WHERE w.id IN (SELECT r.workshop_id FROM old_rows r);
-  END IF;
-  IF v_ids IS NOT NULL THEN
-    PERFORM public.customer_context_render(v_ids, false);
-  END IF;
-  RETURN NULL;
-END
-$$;
-
--- As above; a row with workshop_id NULL is a global entry and re-renders the
--- global row instead.
-CREATE OR REPLACE FUNCTION public.customer_context_faq_changed()
+-- One function for the insert, update and delete triggers of both tables:
+-- PostgreSQL allows transition tables only on single-event triggers, and
+-- customer_services and faq both key their rows by workshop_id. The
+-- workshops a statement touched are those of its old and new rows (a row
+-- moved to another workshop re-renders both), less the workshops that no
+-- longer exist (a workshop's ON DELETE CASCADE fires these triggers once per
+-- workshop: nothing to render, and no lock to take). A faq row with
+-- workshop_id NULL is a global entry and re-renders the global row; a
+-- service always has a workshop.
+CREATE OR REPLACE FUNCTION public.customer_context_rows_changed()
 RETURNS trigger
 LANGUAGE plpgsql
 VOLATILE
@@ -223,8 +196,7 @@ $$;
 
 REVOKE ALL ON FUNCTION public.customer_context_render(uuid[], boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.customer_context_render_all() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.customer_context_services_changed() FROM PUBLIC;
-REVOKE ALL ON FUNCTION public.customer_context_faq_changed() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.customer_context_rows_changed() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.customer_context_truncated() FROM PUBLIC;
 
 -- CREATE OR REPLACE TRIGGER takes the same SHARE ROW EXCLUSIVE lock as
@@ -232,25 +204,25 @@ REVOKE ALL ON FUNCTION public.customer_context_truncated() FROM PUBLIC;
 -- this file's transaction (and its full re-render) commits.
 CREATE OR REPLACE TRIGGER customer_context_insert AFTER INSERT ON public.customer_services
   REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_services_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_rows_changed();
 CREATE OR REPLACE TRIGGER customer_context_update AFTER UPDATE ON public.customer_services
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_services_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_rows_changed();
 CREATE OR REPLACE TRIGGER customer_context_delete AFTER DELETE ON public.customer_services
   REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_services_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_rows_changed();
 CREATE OR REPLACE TRIGGER customer_context_truncate AFTER TRUNCATE ON public.customer_services
   FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_truncated();
 
 CREATE OR REPLACE TRIGGER customer_context_insert AFTER INSERT ON public.faq
   REFERENCING NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_faq_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_rows_changed();
 CREATE OR REPLACE TRIGGER customer_context_update AFTER UPDATE ON public.faq
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_faq_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_rows_changed();
 CREATE OR REPLACE TRIGGER customer_context_delete AFTER DELETE ON public.faq
   REFERENCING OLD TABLE AS old_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_faq_changed();
+  FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_rows_changed();
 CREATE OR REPLACE TRIGGER customer_context_truncate AFTER TRUNCATE ON public.faq
   FOR EACH STATEMENT EXECUTE FUNCTION public.customer_context_truncated();
 
