@@ -12,10 +12,11 @@ import { parseArgs } from "node:util";
 import type postgres from "postgres";
 import { type ScaleName, SCALES } from "../src/seed/scales.ts";
 import { type Case, type Fixture, make_cases, make_params, type Params, type Variant } from "./queries/cases.ts";
-import { capture_plans, route_notice, summarize_estimate, summarize_plans } from "./queries/explain.ts";
+import { capture_plans, route_notice, summarize_plans } from "./queries/explain.ts";
 import { round, summarize } from "./queries/measure.ts";
 import { find_pgbench, pgbench_version, run_pgbench } from "./queries/pgbench.ts";
 import { render_markdown, type Report, type Row } from "./queries/report.ts";
+import { measure_retention } from "./queries/retention.ts";
 import {
   bench_database_name,
   embedded_server_url,
@@ -23,8 +24,6 @@ import {
   ensure_flat_events,
   ensure_leads_copy,
   event_months,
-  FLAT_EVENTS,
-  iso_day,
   open_pool,
   REPO,
   restore_month,
@@ -181,7 +180,7 @@ export async function queriesBenchmark(args: string[]): Promise<number> {
       }
     }
     if (!only || only.has("retention_drop_month")) {
-      rows.push(await measure_retention(admin, months[0], partition_total, log));
+      rows.push(await measure_retention(admin, months[0], { partition_total, log }));
     }
   } finally {
     await explain_pool.end();
@@ -379,153 +378,6 @@ async function measure_case(
     };
   }
   return row;
-}
-
-/**
- * Retention, one shot each: DELETE of the oldest month from the
- * unpartitioned copy, then the detach of the oldest month's partition and
- * its drop. All are committed, as in production, and put back afterwards
- * so the next run finds the same data.
- */
-async function measure_retention(
-  sql: postgres.Sql,
-  month: Date,
-  partition_total: number,
-  log: (line: string) => void,
-): Promise<Row> {
-  const from = month.toISOString();
-  const to = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)).toISOString();
-  const partition = `analytics_events_${from.slice(0, 7).replace("-", "_")}`;
-  const [info] = await sql`
-    select c.reltuples::bigint as rows, pg_total_relation_size(c.oid) as bytes
-      from pg_class c where c.oid = ${"public." + partition}::regclass`;
-  const [plan] = await sql.unsafe(
-    `explain (format json) delete from public.${FLAT_EVENTS} where created_at >= $1 and created_at < $2`,
-    [from, to],
-  );
-  const delete_plan = summarize_estimate(plan["QUERY PLAN"][0].Plan);
-
-  // Both sides start from a clean state: both tables vacuumed (so no
-  // autovacuum worker holds a lock that DETACH would queue behind, and the
-  // DELETE finds hint bits set) and no write-back pending (so neither is
-  // charged for flushing the previous steps' dirty pages).
-  await sql.unsafe(`vacuum analyze public.${partition}`);
-  await settle(sql);
-  const t0 = performance.now();
-  const deleted = await sql.unsafe(
-    `delete from public.${FLAT_EVENTS} where created_at >= $1 and created_at < $2`,
-    [from, to],
-  );
-  const delete_ms = performance.now() - t0;
-  log(`  retention baseline: DELETE of ${deleted.count} rows in ${delete_ms.toFixed(0)} ms`);
-  // A DELETE only marks the rows dead; the space comes back when VACUUM
-  // has scanned the month's pages and every index of the table. Timed too,
-  // as the full cost of DELETE-based retention (reported apart: the issue's
-  // baseline is the DELETE alone).
-  const tv = performance.now();
-  await sql.unsafe(`vacuum public.${FLAT_EVENTS}`);
-  const vacuum_ms = performance.now() - tv;
-  log(`  retention baseline: VACUUM after it in ${vacuum_ms.toFixed(0)} ms`);
-  await restore_month(sql, month, log);
-
-  await sql.unsafe(`vacuum analyze public.${partition}`);
-  await settle(sql);
-  // Two transactions, as the retention job runs them: DETACH removes the
-  // month from analytics_events (the rows are gone for every query once it
-  // commits: the DELETE's effect), then DROP TABLE frees the files. The DROP
-  // holds no lock on analytics_events, and its cost is the file system
-  // unlinking the month's files at COMMIT (`rm` of a 390 MB file takes
-  // ~110 ms on this VM's ext4), so it is reported next to the detach, not
-  // folded into it. The locks DETACH needs are taken first and their wait is
-  // reported apart: waiting for another session (an autovacuum worker, a
-  // long query) is contention, not the cost of removing a month.
-  const conn = await sql.reserve();
-  const timed = async (statements: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    await statements();
-    return performance.now() - t0;
-  };
-  let lock_ms = 0;
-  let statement_ms = 0;
-  let commit_ms = 0;
-  let drop_ms = 0;
-  try {
-    await conn.unsafe("begin");
-    lock_ms = await timed(() =>
-      conn.unsafe(
-        `lock table public.analytics_events, public.${partition}, public.analytics_events_default
-          in access exclusive mode`,
-      )
-    );
-    statement_ms = await timed(() =>
-      conn`select public.detach_monthly_partition('public.analytics_events', ${iso_day(month)}::date, false)`
-    );
-    commit_ms = await timed(() => conn.unsafe("commit"));
-    drop_ms = await timed(() => conn.unsafe(`drop table public.${partition}`));
-  } finally {
-    conn.release();
-  }
-  const detach_ms = statement_ms + commit_ms;
-  log(
-    `  retention: detach of ${partition} in ${detach_ms.toFixed(1)} ms (statement ${statement_ms.toFixed(1)}, ` +
-      `commit ${commit_ms.toFixed(1)}; lock wait ${lock_ms.toFixed(1)} ms not counted), then drop in ` +
-      `${drop_ms.toFixed(1)} ms`,
-  );
-  await restore_month(sql, month, log);
-  await sql.unsafe(`vacuum analyze public.${partition}`);
-
-  const ratio = round(delete_ms / detach_ms, 1);
-  const mb = (Number(info.bytes) / 1048576).toFixed(0);
-  return {
-    name: "retention_drop_month",
-    concurrency: 1,
-    p50_ms: round(detach_ms),
-    p95_ms: round(detach_ms),
-    p99_ms: round(detach_ms),
-    baseline_p95_ms: round(delete_ms),
-    ratio,
-    target: "≥ 100× faster",
-    met: ratio >= 100,
-    calls: 1,
-    baseline_p50_ms: round(delete_ms),
-    baseline_p99_ms: round(delete_ms),
-    baseline_calls: 1,
-    one_shot: true,
-    drop_ms: round(drop_ms),
-    ratio_with_drop: round(delete_ms / (detach_ms + drop_ms), 1),
-    baseline_delete_plus_vacuum_ms: round(delete_ms + vacuum_ms),
-    ratio_vs_delete_plus_vacuum: round((delete_ms + vacuum_ms) / (detach_ms + drop_ms), 1),
-    notes: `Freeing the disk: the DROP that follows the detach takes ${drop_ms.toFixed(0)} ms (file unlinks at ` +
-      `COMMIT), so detach + drop is ${(delete_ms / (detach_ms + drop_ms)).toFixed(0)}× faster than the DELETE ` +
-      `alone; the DELETE frees nothing until VACUUM, and DELETE + VACUUM (${(delete_ms + vacuum_ms).toFixed(0)} ms) ` +
-      `is ${((delete_ms + vacuum_ms) / (detach_ms + drop_ms)).toFixed(0)}× the detach + drop.`,
-    explain: `detach_monthly_partition(analytics_events, ${iso_day(month)}, drop => false): ALTER TABLE ... DETACH ` +
-      `PARTITION ${partition}, committed (statement ${statement_ms.toFixed(1)} ms, COMMIT ${
-        commit_ms.toFixed(1)
-      } ms; waiting for the locks: ${lock_ms.toFixed(1)} ms, not counted), catalog work only: no row read (${
-        Number(info.rows).toLocaleString("en-US")
-      } rows, ${mb} MB with indexes, 1 of ${partition_total} partitions); then DROP TABLE in its own transaction ` +
-      `(${drop_ms.toFixed(1)} ms)`,
-    baseline_explain: `DELETE ${Number(deleted.count).toLocaleString("en-US")} rows: ${delete_plan}`,
-    query: "removing the oldest month of analytics events: `detach_monthly_partition(..., drop => false)`, " +
-      "committed (the DROP TABLE that frees its files follows in its own transaction, timed apart)",
-    baseline: `\`DELETE\` of the same rows from ${FLAT_EVENTS}, committed (its space is only reclaimed by a later ` +
-      "VACUUM, not counted)",
-  };
-}
-
-/**
- * A checkpoint, then the kernel's write-back: the checkpoint fsyncs the
- * server's files, but writes of the steps before (a table copy, recycled
- * WAL segments) may still be queued on the disk, and a COMMIT's WAL flush
- * would wait behind them (a detach measured 10.7 ms once and 83.5 ms in the
- * next run without this). `sync` is local: on a remote server it only
- * costs its own call.
- */
-async function settle(sql: postgres.Sql): Promise<void> {
-  await sql.unsafe("checkpoint");
-  const out = await new Deno.Command("sync", { stdout: "null", stderr: "null" }).output();
-  if (!out.success) throw new Error(`sync exited with ${out.code}`);
 }
 
 const ORDER = [
