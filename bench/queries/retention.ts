@@ -106,8 +106,8 @@ export async function measure_retention(sql: postgres.Sql, month: Date, options:
     await settle(sql);
     const conn = await sql.reserve();
     try {
-      detaches.push(await detach_once(conn, month, partition));
-      const d = detaches[i];
+      const d = await detach_once(conn, month, partition);
+      detaches.push(d);
       log(
         `  retention ${i + 1}/${DETACH_RUNS}: detach of ${partition} in ${(d.statement_ms + d.commit_ms).toFixed(1)} ` +
           `ms (statement ${d.statement_ms.toFixed(1)}, commit ${d.commit_ms.toFixed(1)}; lock wait ` +
@@ -140,6 +140,9 @@ export async function measure_retention(sql: postgres.Sql, month: Date, options:
   const base = { p50: percentile(deletes, 50), max: Math.max(...deletes), min: Math.min(...deletes) };
   const ratio = round(base.p50 / ours.p50, 1);
   const worst = base.min / ours.max;
+  const delete_vacuum_ms = base.p50 + vacuum_ms;
+  const with_drop = base.p50 / (ours.p50 + drop_ms);
+  const vs_vacuum = delete_vacuum_ms / (ours.p50 + drop_ms);
   const mb = (Number(info.bytes) / 1048576).toFixed(0);
   const list = (values: number[]) => values.map((v) => v.toFixed(v >= 100 ? 0 : 1)).join(", ");
   const median_of = (key: keyof DetachRun) => percentile(detaches.map((d) => d[key]), 50);
@@ -159,17 +162,17 @@ export async function measure_retention(sql: postgres.Sql, month: Date, options:
     baseline_calls: DELETE_RUNS,
     one_shot: true,
     drop_ms: round(drop_ms),
-    ratio_with_drop: round(base.p50 / (ours.p50 + drop_ms), 1),
-    baseline_delete_plus_vacuum_ms: round(base.p50 + vacuum_ms),
-    ratio_vs_delete_plus_vacuum: round((base.p50 + vacuum_ms) / (ours.p50 + drop_ms), 1),
+    ratio_with_drop: round(with_drop, 1),
+    baseline_delete_plus_vacuum_ms: round(delete_vacuum_ms),
+    ratio_vs_delete_plus_vacuum: round(vs_vacuum, 1),
     notes:
       `A one-shot operation, repeated from the same settled state (a checkpoint and an OS \`sync\` before each): ` +
       `${DETACH_RUNS} detaches took ${list(detach_ms)} ms and ${DELETE_RUNS} DELETEs ${list(deletes)} ms; the ratio ` +
       `is median over median (${ratio.toFixed(0)}×), and the slowest detach against the fastest DELETE is ` +
       `${worst.toFixed(0)}×. Freeing the disk: the DROP that follows the last detach takes ${drop_ms.toFixed(0)} ms ` +
-      `(file unlinks at COMMIT), so detach + drop is ${(base.p50 / (ours.p50 + drop_ms)).toFixed(0)}× faster than ` +
+      `(file unlinks at COMMIT), so detach + drop is ${with_drop.toFixed(0)}× faster than ` +
       `the DELETE alone; the DELETE frees nothing until VACUUM, and DELETE + VACUUM ` +
-      `(${(base.p50 + vacuum_ms).toFixed(0)} ms) is ${((base.p50 + vacuum_ms) / (ours.p50 + drop_ms)).toFixed(0)}× ` +
+      `(${delete_vacuum_ms.toFixed(0)} ms) is ${vs_vacuum.toFixed(0)}× ` +
       `the detach + drop.`,
     explain: `detach_monthly_partition(analytics_events, ${iso_day(month)}, drop => false): ALTER TABLE ... DETACH ` +
       `PARTITION ${partition}, committed (median statement ${median_of("statement_ms").toFixed(1)} ms, COMMIT ` +
